@@ -1,0 +1,65 @@
+/* api: the action table and the one entry point the protocol layer calls. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/validate.h"
+
+static const struct api_action actions[] = {
+#define X(name, fn) {name, fn},
+#include "api/actions.def"
+#undef X
+};
+
+const struct api_action *api_find(const char *name)
+{
+	/* actions.def is sorted by name */
+	size_t lo = 0, hi = sizeof actions / sizeof actions[0];
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(actions[mid].name, name);
+		if (c == 0)
+			return &actions[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+int api_call(struct api_ctx *ctx, const char *action, const cJSON *in, cJSON **out, struct err *e)
+{
+	const struct vop *op = validate_find_op(&validate_model_ecs, action);
+	if (!op)
+		return err_set(e, ERR_UNKNOWN_OPERATION, "Unknown operation %s.", action);
+	if (validate_input(op, in, e))
+		return -1;
+	const struct api_action *a = api_find(action);
+	if (!a)
+		return err_set(e, ERR_UNSUPPORTED_FEATURE,
+			       "Berth does not implement %s yet; docs/api-coverage.md lists what it does.", action);
+	*out = NULL;
+	int r = a->fn(ctx, in, out, e);
+	if (r == 0 && !*out)
+		*out = cJSON_CreateObject();
+	return r;
+}
+
+int64_t api_advance(struct api_ctx *ctx)
+{
+	int64_t next = 0;
+	for (size_t i = 0; i < ctx->m->regions.n; i++) {
+		struct region *r = ctx->m->regions.v[i].val;
+		const char *saved = ctx->region;
+		ctx->region = r->name;
+		int64_t a = api_cluster_advance(ctx, r);
+		int64_t b = api_cp_advance(ctx, r);
+		ctx->region = saved;
+		if (a && (!next || a < next))
+			next = a;
+		if (b && (!next || b < next))
+			next = b;
+	}
+	return next;
+}

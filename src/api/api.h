@@ -1,0 +1,129 @@
+/* api: one handler per ECS action, a parsed request in, a response or an
+ * AWS error out.  No sockets here: the server's protocol layer parses the
+ * body, finds the action in this table and renders what comes back.
+ *
+ * A handler validates everything before it changes anything, so a request
+ * that fails changes nothing.  It changes the model through model_* calls,
+ * which mark objects dirty; the server commits them before it answers. */
+#ifndef BERTH_API_API_H
+#define BERTH_API_API_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api/errors.h"
+#include "lib/err.h"
+#include "lib/rng.h"
+#include "model/model.h"
+
+/* Settings the handlers obey (from the server's config). */
+struct api_config {
+	int strategy_max_providers;     /* at most this many items in a strategy (6) */
+	int max_cps_per_cluster;        /* capacity providers one cluster may have (20) */
+	bool allow_asg_fargate_switch;  /* services may move between ASG and Fargate providers */
+	int64_t transition_ms;          /* how long PROVISIONING/UPDATE_IN_PROGRESS... last */
+	int64_t cluster_retention_ms;   /* INACTIVE clusters stay describable this long */
+	int64_t cp_retention_ms;        /* INACTIVE capacity providers likewise */
+};
+
+/* What one request sees.  All pointers are borrowed for the call. */
+struct api_ctx {
+	struct model *m;
+	const struct api_config *cfg;
+	const char *region;
+	int64_t now;                    /* ms since epoch, from the server's clock */
+	struct rng *rng;
+	int64_t wake_at;                /* out: earliest deadline a handler set, or 0 */
+};
+
+/* A handler that sets a deadline (a transition to complete) says so, so that
+ * the server wakes then and calls api_advance. */
+static inline void api_wake(struct api_ctx *ctx, int64_t at)
+{
+	if (!ctx->wake_at || at < ctx->wake_at)
+		ctx->wake_at = at;
+}
+
+typedef int (*api_fn)(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct err *e);
+
+struct api_action {
+	const char *name;               /* the ECS operation name */
+	api_fn fn;
+};
+
+/* The action row for name, or NULL. */
+const struct api_action *api_find(const char *name);
+
+/* Validate the body against the ECS model's input shape of action, then run
+ * its handler.  Returns 0 with *out set (the caller frees it), or -1 with e
+ * filled: UnknownOperationException for an action the model does not have,
+ * UnsupportedFeatureException for one Berth does not implement yet. */
+int api_call(struct api_ctx *ctx, const char *action, const cJSON *in, cJSON **out, struct err *e);
+
+/* Complete due transitions (PROVISIONING -> ACTIVE, UPDATE_IN_PROGRESS ->
+ * UPDATE_COMPLETE, deletions) and purge INACTIVE resources whose retention
+ * ran out.  Returns the time of the next pending deadline, or 0. */
+int64_t api_advance(struct api_ctx *ctx);
+
+/* ---- helpers shared by the handlers (api_util.c) ---- */
+
+/* Member of in, treating JSON null as absent. */
+const cJSON *api_get(const cJSON *in, const char *name);
+/* String member or NULL. */
+const char *api_str(const cJSON *in, const char *name);
+/* Integer member, or dflt when absent. */
+int api_int(const cJSON *in, const char *name, int dflt);
+/* "ENABLED"/"DISABLED" member as a bool, or dflt when absent. */
+bool api_enabled(const cJSON *in, const char *name, bool dflt);
+
+/* The cluster a reference (name, ARN of this region, NULL for "default")
+ * names, or NULL. */
+struct cluster *api_cluster_find(struct api_ctx *ctx, const char *ref);
+/* Resolve a cluster reference (name, ARN, or NULL for "default") in the
+ * request's region.  With use set, a missing "default" cluster is created,
+ * as ECS does on first use.  Fails with ClusterNotFoundException. */
+int api_cluster_lookup(struct api_ctx *ctx, const char *ref, bool use, struct cluster **out,
+		       struct err *e);
+/* Fails with "The specified cluster is inactive..." unless c is usable. */
+int api_cluster_require_active(const struct cluster *c, struct err *e);
+/* The name part of an ECS ARN of the given resource type ("cluster"), or ref
+ * itself if it is not an ARN.  Writes into buf. */
+const char *api_ref_name(const char *ref, const char *type, char *buf, size_t len);
+/* 1-255 letters, digits, hyphens and underscores. */
+bool api_valid_name(const char *s);
+
+/* Tags: validate a request's tags list (limits, reserved prefix). */
+int api_tags_check(const cJSON *tags, size_t existing_other, struct err *e);
+
+/* Opaque pagination tokens: encode/decode a resume key. */
+char *api_token_encode(const char *kind, const char *key);
+/* Returns a heap key, or NULL (with e) if the token is not one of ours. */
+char *api_token_decode(const char *kind, const char *token, struct err *e);
+
+/* Check a strategy (JSON list) with the core rules against the providers
+ * in names[0..n) of region r.  use is a SCHED_USE_* value. */
+int api_strategy_check(struct api_ctx *ctx, const cJSON *strategy, char *const *names, size_t n,
+		       int use, bool launch_type_given, struct err *e);
+
+/* Handlers, one file a resource. */
+int api_create_cluster(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_describe_clusters(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_list_clusters(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_delete_cluster(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_update_cluster(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_update_cluster_settings(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_put_cluster_capacity_providers(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_create_capacity_provider(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_describe_capacity_providers(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_update_capacity_provider(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_delete_capacity_provider(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_tag_resource(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_untag_resource(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_list_tags_for_resource(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+
+/* Lifecycle steps of each resource, called by api_advance. */
+int64_t api_cluster_advance(struct api_ctx *ctx, struct region *r);
+int64_t api_cp_advance(struct api_ctx *ctx, struct region *r);
+
+#endif

@@ -1,0 +1,379 @@
+/* codec: see codec.h.  ECS member names live here and in api/. */
+#include "model/codec.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/xalloc.h"
+
+double codec_time(int64_t ms)
+{
+	return (double)ms / 1000.0;
+}
+
+static int64_t time_ms(const cJSON *j)
+{
+	return cJSON_IsNumber(j) ? (int64_t)llround(j->valuedouble * 1000.0) : 0;
+}
+
+static const char *str_of(const cJSON *o, const char *name)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsString(j) ? j->valuestring : NULL;
+}
+
+static char *dup_of(const cJSON *o, const char *name)
+{
+	const char *s = str_of(o, name);
+	return s ? xstrdup(s) : NULL;
+}
+
+static int int_of(const cJSON *o, const char *name, int dflt)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsNumber(j) ? (int)j->valuedouble : dflt;
+}
+
+cJSON *codec_tags(const struct kvlist *tags)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; i < tags->n; i++) {
+		cJSON *t = cJSON_CreateObject();
+		cJSON_AddStringToObject(t, "key", tags->v[i].key);
+		cJSON_AddStringToObject(t, "value", tags->v[i].value);
+		cJSON_AddItemToArray(a, t);
+	}
+	return a;
+}
+
+void codec_tags_parse(struct kvlist *out, const cJSON *arr)
+{
+	const cJSON *t;
+	cJSON_ArrayForEach(t, arr)
+	{
+		const char *k = str_of(t, "key");
+		const char *v = str_of(t, "value");
+		if (k)
+			kvlist_set(out, k, v ? v : "");
+	}
+}
+
+cJSON *codec_strategy(const struct strategy *s)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; i < s->n; i++) {
+		cJSON *t = cJSON_CreateObject();
+		cJSON_AddStringToObject(t, "capacityProvider", s->v[i].provider);
+		cJSON_AddNumberToObject(t, "weight", s->v[i].weight);
+		cJSON_AddNumberToObject(t, "base", s->v[i].base);
+		cJSON_AddItemToArray(a, t);
+	}
+	return a;
+}
+
+void codec_strategy_parse(struct strategy *out, const cJSON *arr)
+{
+	out->n = 0;
+	out->v = NULL;
+	int n = cJSON_GetArraySize(arr);
+	if (n <= 0)
+		return;
+	out->v = xcalloc((size_t)n, sizeof *out->v);
+	const cJSON *t;
+	cJSON_ArrayForEach(t, arr)
+	{
+		const char *p = str_of(t, "capacityProvider");
+		if (!p)
+			continue;
+		struct strategy_entry *e = &out->v[out->n++];
+		e->provider = xstrdup(p);
+		e->weight = int_of(t, "weight", 0);
+		e->base = int_of(t, "base", 0);
+	}
+}
+
+static cJSON *kv_list(const struct kvlist *l)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; i < l->n; i++) {
+		cJSON *t = cJSON_CreateObject();
+		cJSON_AddStringToObject(t, "name", l->v[i].key);
+		cJSON_AddStringToObject(t, "value", l->v[i].value);
+		cJSON_AddItemToArray(a, t);
+	}
+	return a;
+}
+
+static void kv_list_parse(struct kvlist *out, const cJSON *arr)
+{
+	const cJSON *t;
+	cJSON_ArrayForEach(t, arr)
+	{
+		const char *k = str_of(t, "name");
+		const char *v = str_of(t, "value");
+		if (k)
+			kvlist_set(out, k, v ? v : "");
+	}
+}
+
+static void add_stat(cJSON *a, const char *name, long v)
+{
+	char buf[32];
+	snprintf(buf, sizeof buf, "%ld", v);
+	cJSON *t = cJSON_CreateObject();
+	cJSON_AddStringToObject(t, "name", name);
+	cJSON_AddStringToObject(t, "value", buf);
+	cJSON_AddItemToArray(a, t);
+}
+
+cJSON *codec_cluster(const struct cluster *c, unsigned include)
+{
+	bool rec = include & CODEC_RECORD;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "clusterArn", c->arn);
+	cJSON_AddStringToObject(o, "clusterName", c->name);
+	if (c->configuration && (rec || (include & CODEC_CONFIGURATIONS)))
+		cJSON_AddItemToObject(o, "configuration", cJSON_Duplicate(c->configuration, 1));
+	cJSON_AddStringToObject(o, "status", cluster_status_name(c->status));
+	cJSON_AddNumberToObject(o, "registeredContainerInstancesCount", (double)c->registered_instances);
+	cJSON_AddNumberToObject(o, "runningTasksCount", (double)c->running_tasks);
+	cJSON_AddNumberToObject(o, "pendingTasksCount", (double)c->pending_tasks);
+	cJSON_AddNumberToObject(o, "activeServicesCount", (double)c->active_services);
+	if (include & CODEC_STATISTICS) {
+		cJSON *s = cJSON_AddArrayToObject(o, "statistics");
+		add_stat(s, "runningEC2TasksCount", c->running_ec2);
+		add_stat(s, "runningFargateTasksCount", c->running_fargate);
+		add_stat(s, "pendingEC2TasksCount", c->pending_ec2);
+		add_stat(s, "pendingFargateTasksCount", c->pending_fargate);
+		add_stat(s, "activeEC2ServiceCount", c->active_ec2_services);
+		add_stat(s, "activeFargateServiceCount", c->active_fargate_services);
+		add_stat(s, "drainingEC2ServiceCount", c->draining_ec2_services);
+		add_stat(s, "drainingFargateServiceCount", c->draining_fargate_services);
+	}
+	if (rec || (include & CODEC_TAGS))
+		cJSON_AddItemToObject(o, "tags", codec_tags(&c->tags));
+	if (rec || (include & CODEC_SETTINGS)) {
+		cJSON *s = cJSON_AddArrayToObject(o, "settings");
+		cJSON *t = cJSON_CreateObject();
+		cJSON_AddStringToObject(t, "name", "containerInsights");
+		cJSON_AddStringToObject(t, "value", c->insights ? c->insights : "disabled");
+		cJSON_AddItemToArray(s, t);
+	}
+	cJSON *cps = cJSON_AddArrayToObject(o, "capacityProviders");
+	for (size_t i = 0; i < c->n_cps; i++)
+		cJSON_AddItemToArray(cps, cJSON_CreateString(c->cps[i]));
+	cJSON_AddItemToObject(o, "defaultCapacityProviderStrategy", codec_strategy(&c->default_strategy));
+	if (rec || (include & CODEC_ATTACHMENTS)) {
+		cJSON *a = cJSON_AddArrayToObject(o, "attachments");
+		for (size_t i = 0; i < c->n_att; i++) {
+			cJSON *t = cJSON_CreateObject();
+			cJSON_AddStringToObject(t, "id", c->att[i].id);
+			cJSON_AddStringToObject(t, "type", c->att[i].type);
+			cJSON_AddStringToObject(t, "status", c->att[i].status);
+			cJSON_AddItemToObject(t, "details", kv_list(&c->att[i].details));
+			cJSON_AddItemToArray(a, t);
+		}
+		if (c->att_status)
+			cJSON_AddStringToObject(o, "attachmentsStatus", c->att_status);
+	}
+	if (c->sc_namespace) {
+		cJSON *d = cJSON_AddObjectToObject(o, "serviceConnectDefaults");
+		cJSON_AddStringToObject(d, "namespace", c->sc_namespace);
+	}
+	if (rec) {
+		cJSON_AddStringToObject(o, "berthRegion", c->region);
+		cJSON_AddNumberToObject(o, "berthCreatedAt", codec_time(c->created_at));
+		if (c->insights)
+			cJSON_AddStringToObject(o, "berthInsights", c->insights);
+		if (c->create_args)
+			cJSON_AddStringToObject(o, "berthCreateArgs", c->create_args);
+		if (c->deleted_at)
+			cJSON_AddNumberToObject(o, "berthDeletedAt", codec_time(c->deleted_at));
+		if (c->transition_at)
+			cJSON_AddNumberToObject(o, "berthTransitionAt", codec_time(c->transition_at));
+	}
+	return o;
+}
+
+struct cluster *codec_cluster_from_record(const cJSON *j)
+{
+	const char *name = str_of(j, "clusterName");
+	const char *arn = str_of(j, "clusterArn");
+	const char *region = str_of(j, "berthRegion");
+	int st = cluster_status_parse(str_of(j, "status"));
+	if (!name || !arn || !region || st < 0)
+		return NULL;
+	struct cluster *c = xcalloc(1, sizeof *c);
+	c->name = xstrdup(name);
+	c->arn = xstrdup(arn);
+	c->region = xstrdup(region);
+	c->status = (enum cluster_status)st;
+	c->insights = dup_of(j, "berthInsights");
+	const cJSON *conf = cJSON_GetObjectItemCaseSensitive(j, "configuration");
+	if (cJSON_IsObject(conf))
+		c->configuration = cJSON_Duplicate(conf, 1);
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "serviceConnectDefaults");
+	if (d)
+		c->sc_namespace = dup_of(d, "namespace");
+	const cJSON *cps = cJSON_GetObjectItemCaseSensitive(j, "capacityProviders");
+	int n = cJSON_GetArraySize(cps);
+	if (n > 0) {
+		c->cps = xcalloc((size_t)n, sizeof *c->cps);
+		const cJSON *e;
+		cJSON_ArrayForEach(e, cps)
+		if (cJSON_IsString(e))
+			c->cps[c->n_cps++] = xstrdup(e->valuestring);
+	}
+	codec_strategy_parse(&c->default_strategy,
+			     cJSON_GetObjectItemCaseSensitive(j, "defaultCapacityProviderStrategy"));
+	codec_tags_parse(&c->tags, cJSON_GetObjectItemCaseSensitive(j, "tags"));
+	const cJSON *att = cJSON_GetObjectItemCaseSensitive(j, "attachments");
+	n = cJSON_GetArraySize(att);
+	if (n > 0) {
+		c->att = xcalloc((size_t)n, sizeof *c->att);
+		const cJSON *a;
+		cJSON_ArrayForEach(a, att)
+		{
+			struct attachment *t = &c->att[c->n_att++];
+			snprintf(t->id, sizeof t->id, "%s", str_of(a, "id") ? str_of(a, "id") : "");
+			t->type = xstrdup(str_of(a, "type") ? str_of(a, "type") : "");
+			t->status = xstrdup(str_of(a, "status") ? str_of(a, "status") : "");
+			kv_list_parse(&t->details, cJSON_GetObjectItemCaseSensitive(a, "details"));
+		}
+	}
+	c->att_status = dup_of(j, "attachmentsStatus");
+	c->create_args = dup_of(j, "berthCreateArgs");
+	c->created_at = time_ms(cJSON_GetObjectItemCaseSensitive(j, "berthCreatedAt"));
+	c->deleted_at = time_ms(cJSON_GetObjectItemCaseSensitive(j, "berthDeletedAt"));
+	c->transition_at = time_ms(cJSON_GetObjectItemCaseSensitive(j, "berthTransitionAt"));
+	return c;
+}
+
+static const char *onoff(bool b)
+{
+	return b ? "ENABLED" : "DISABLED";
+}
+
+static cJSON *asg_settings_json(const struct capacity_provider *cp, const struct asg_settings *s)
+{
+	cJSON *a = cJSON_CreateObject();
+	cJSON_AddStringToObject(a, "autoScalingGroupArn", cp->asg_arn);
+	cJSON *ms = cJSON_AddObjectToObject(a, "managedScaling");
+	cJSON_AddStringToObject(ms, "status", onoff(s->ms.enabled));
+	cJSON_AddNumberToObject(ms, "targetCapacity", s->ms.target_capacity);
+	cJSON_AddNumberToObject(ms, "minimumScalingStepSize", s->ms.min_step);
+	cJSON_AddNumberToObject(ms, "maximumScalingStepSize", s->ms.max_step);
+	cJSON_AddNumberToObject(ms, "instanceWarmupPeriod", s->ms.warmup);
+	cJSON_AddStringToObject(a, "managedTerminationProtection", onoff(s->termination_protection));
+	cJSON_AddStringToObject(a, "managedDraining", onoff(s->draining));
+	return a;
+}
+
+static void asg_settings_parse(struct asg_settings *s, const cJSON *a)
+{
+	const cJSON *ms = cJSON_GetObjectItemCaseSensitive(a, "managedScaling");
+	const char *st = str_of(ms, "status");
+	s->ms.enabled = st && strcmp(st, "ENABLED") == 0;
+	s->ms.target_capacity = int_of(ms, "targetCapacity", 100);
+	s->ms.min_step = int_of(ms, "minimumScalingStepSize", 1);
+	s->ms.max_step = int_of(ms, "maximumScalingStepSize", 10000);
+	s->ms.warmup = int_of(ms, "instanceWarmupPeriod", 300);
+	const char *tp = str_of(a, "managedTerminationProtection");
+	s->termination_protection = tp && strcmp(tp, "ENABLED") == 0;
+	const char *dr = str_of(a, "managedDraining");
+	s->draining = dr && strcmp(dr, "ENABLED") == 0;
+}
+
+cJSON *codec_cp(const struct capacity_provider *cp, unsigned include)
+{
+	bool rec = include & CODEC_RECORD;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "capacityProviderArn", cp->arn);
+	cJSON_AddStringToObject(o, "name", cp->name);
+	cJSON_AddStringToObject(o, "status", cp_status_name(cp->status));
+	cJSON_AddItemToObject(o, "autoScalingGroupProvider", asg_settings_json(cp, &cp->cur));
+	if (cp->update != CP_UPD_NONE)
+		cJSON_AddStringToObject(o, "updateStatus", cp_update_name(cp->update));
+	if (cp->update_reason)
+		cJSON_AddStringToObject(o, "updateStatusReason", cp->update_reason);
+	if (rec || (include & CODEC_TAGS))
+		cJSON_AddItemToObject(o, "tags", codec_tags(&cp->tags));
+	cJSON_AddStringToObject(o, "type", cp_type_name(cp->type));
+	if (rec) {
+		cJSON_AddStringToObject(o, "berthRegion", cp->region);
+		cJSON_AddStringToObject(o, "berthAsgName", cp->asg_name);
+		cJSON_AddNumberToObject(o, "berthCreatedAt", codec_time(cp->created_at));
+		if (cp->deleted_at)
+			cJSON_AddNumberToObject(o, "berthDeletedAt", codec_time(cp->deleted_at));
+		if (cp->transition_at)
+			cJSON_AddNumberToObject(o, "berthTransitionAt", codec_time(cp->transition_at));
+		if (cp->has_pending)
+			cJSON_AddItemToObject(o, "berthPending", asg_settings_json(cp, &cp->pending));
+	}
+	return o;
+}
+
+cJSON *codec_cp_builtin(const struct model *m, const char *region, const char *name, unsigned include)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *res = xasprintf("capacity-provider/%s", name);
+	char *arn = model_arn(m, region, res);
+	cJSON_AddStringToObject(o, "capacityProviderArn", arn);
+	free(arn);
+	free(res);
+	cJSON_AddStringToObject(o, "name", name);
+	cJSON_AddStringToObject(o, "status", "ACTIVE");
+	if (include & CODEC_TAGS)
+		cJSON_AddArrayToObject(o, "tags");
+	cJSON_AddStringToObject(o, "type", name);
+	return o;
+}
+
+struct capacity_provider *codec_cp_from_record(const cJSON *j)
+{
+	const char *name = str_of(j, "name");
+	const char *arn = str_of(j, "capacityProviderArn");
+	const char *region = str_of(j, "berthRegion");
+	int st = cp_status_parse(str_of(j, "status"));
+	const cJSON *asg = cJSON_GetObjectItemCaseSensitive(j, "autoScalingGroupProvider");
+	if (!name || !arn || !region || st < 0 || !str_of(asg, "autoScalingGroupArn"))
+		return NULL;
+	struct capacity_provider *cp = xcalloc(1, sizeof *cp);
+	cp->name = xstrdup(name);
+	cp->arn = xstrdup(arn);
+	cp->region = xstrdup(region);
+	cp->status = (enum cp_status)st;
+	cp->type = CP_TYPE_EC2_AUTOSCALING;
+	cp->asg_arn = dup_of(asg, "autoScalingGroupArn");
+	cp->asg_name = dup_of(j, "berthAsgName");
+	if (!cp->asg_name)
+		cp->asg_name = xstrdup(cp->asg_arn);
+	asg_settings_parse(&cp->cur, asg);
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "berthPending");
+	if (p) {
+		cp->has_pending = true;
+		asg_settings_parse(&cp->pending, p);
+	}
+	cp->update = (enum cp_update)cp_update_parse(str_of(j, "updateStatus"));
+	cp->update_reason = dup_of(j, "updateStatusReason");
+	codec_tags_parse(&cp->tags, cJSON_GetObjectItemCaseSensitive(j, "tags"));
+	cp->created_at = time_ms(cJSON_GetObjectItemCaseSensitive(j, "berthCreatedAt"));
+	cp->deleted_at = time_ms(cJSON_GetObjectItemCaseSensitive(j, "berthDeletedAt"));
+	cp->transition_at = time_ms(cJSON_GetObjectItemCaseSensitive(j, "berthTransitionAt"));
+	return cp;
+}
+
+cJSON *codec_region(const struct region *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "region", r->name);
+	cJSON_AddBoolToObject(o, "defaultCreated", r->default_created);
+	return o;
+}
+
+void codec_region_apply(struct region *r, const cJSON *j)
+{
+	r->default_created = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "defaultCreated"));
+}

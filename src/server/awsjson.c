@@ -1,0 +1,187 @@
+/* awsjson: the AWS JSON 1.1 protocol (ECS) and the plain HTTP paths.
+ *
+ * It knows X-Amz-Target, Content-Type, the SigV4 credential scope (for the
+ * region) and the error body {"__type","message"}; it knows nothing of ECS
+ * resources: the body goes to api_call and its answer or error comes back. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/validate.h"
+#include "lib/log.h"
+#include "lib/xalloc.h"
+#include "server/server.h"
+
+#define ECS_PREFIX "AmazonEC2ContainerServiceV20141113."
+
+void awsjson_error(struct http_req *r, int code, const char *msg)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "__type", api_error_type(code));
+	cJSON_AddStringToObject(o, "message", msg);
+	free(r->resp);
+	r->resp = cJSON_PrintUnformatted(o);
+	r->resp_len = strlen(r->resp);
+	cJSON_Delete(o);
+	r->status = api_error_status(code);
+	r->resp_ctype = "application/x-amz-json-1.1";
+}
+
+static void set_body(struct http_req *r, int status, const char *ctype, char *body)
+{
+	free(r->resp);
+	r->resp = body;
+	r->resp_len = strlen(body);
+	r->status = status;
+	r->resp_ctype = ctype;
+}
+
+/* The region of a SigV4 Authorization header's credential scope:
+ * "AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/SERVICE/aws4_request, ..."
+ * Writes it into out and returns 1, or returns 0 when there is none. */
+static int auth_region(const char *auth, char *out, size_t len)
+{
+	if (!auth)
+		return 0;
+	const char *p = strstr(auth, "Credential=");
+	if (!p)
+		return 0;
+	p += strlen("Credential=");
+	for (int i = 0; i < 2; i++) {
+		p = strchr(p, '/');
+		if (!p)
+			return 0;
+		p++;
+	}
+	const char *end = strchr(p, '/');
+	if (!end || end == p || (size_t)(end - p) >= len)
+		return 0;
+	for (const char *q = p; q < end; q++)
+		if (!islower((unsigned char)*q) && !isdigit((unsigned char)*q) && *q != '-')
+			return 0;
+	memcpy(out, p, (size_t)(end - p));
+	out[end - p] = '\0';
+	return 1;
+}
+
+static void metrics(struct server *srv, struct http_req *r)
+{
+	size_t clusters = 0, cps = 0;
+	for (size_t i = 0; i < srv->model.regions.n; i++) {
+		struct region *rg = srv->model.regions.v[i].val;
+		clusters += rg->clusters.n;
+		cps += rg->cps.n;
+	}
+	char *b = xasprintf(
+		"# HELP berth_requests_total Requests answered.\n# TYPE berth_requests_total counter\n"
+		"berth_requests_total %llu\n"
+		"# HELP berth_request_errors_total Requests answered with an error.\n# TYPE berth_request_errors_total counter\n"
+		"berth_request_errors_total %llu\n"
+		"# HELP berth_store_commits_total Store transactions committed.\n# TYPE berth_store_commits_total counter\n"
+		"berth_store_commits_total %llu\n"
+		"# HELP berth_store_records_written_total Records written or deleted.\n# TYPE berth_store_records_written_total counter\n"
+		"berth_store_records_written_total %llu\n"
+		"# HELP berth_store_commit_seconds_total Time spent committing.\n# TYPE berth_store_commit_seconds_total counter\n"
+		"berth_store_commit_seconds_total %.6f\n"
+		"# HELP berth_clusters Clusters stored (all regions, all statuses).\n# TYPE berth_clusters gauge\n"
+		"berth_clusters %zu\n"
+		"# HELP berth_capacity_providers Capacity providers stored.\n# TYPE berth_capacity_providers gauge\n"
+		"berth_capacity_providers %zu\n",
+		(unsigned long long)srv->stats.requests, (unsigned long long)srv->stats.errors,
+		(unsigned long long)srv->stats.commits, (unsigned long long)srv->stats.commit_records,
+		(double)srv->stats.commit_us_total / 1e6, clusters, cps);
+	set_body(r, 200, "text/plain; version=0.0.4", b);
+}
+
+static void plain_http(struct server *srv, struct http_req *r)
+{
+	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+		awsjson_error(r, ERR_METHOD_NOT_ALLOWED, "Only POST / is served here.");
+		return;
+	}
+	if (strcmp(r->path, "/metrics") == 0) {
+		metrics(srv, r);
+	} else if (strcmp(r->path, "/") == 0 || strcmp(r->path, "/health") == 0) {
+		set_body(r, 200, "application/json",
+			 xasprintf("{\"service\":\"berthd\",\"status\":\"running\",\"region\":\"%s\"}",
+				   srv->cfg.region));
+	} else {
+		awsjson_error(r, ERR_NOT_FOUND_HTTP, "No such path.");
+	}
+}
+
+void awsjson_handle(struct server *srv, struct http_req *r)
+{
+	rng_uuid(&srv->rng, r->request_id);
+	if (strcmp(r->method, "POST") != 0) {
+		plain_http(srv, r);
+		return;
+	}
+	if (!r->target) {
+		if (r->ctype && strstr(r->ctype, "x-www-form-urlencoded")) {
+			/* AWS Query protocol (Auto Scaling): not served yet. */
+			char *b = xasprintf("<ErrorResponse xmlns=\"http://autoscaling.amazonaws.com/doc/2011-01-01/\">"
+					    "<Error><Type>Sender</Type><Code>InvalidAction</Code>"
+					    "<Message>Berth does not serve the Auto Scaling API yet.</Message></Error>"
+					    "<RequestId>%s</RequestId></ErrorResponse>",
+					    r->request_id);
+			set_body(r, 400, "text/xml", b);
+			return;
+		}
+		awsjson_error(r, ERR_UNKNOWN_OPERATION,
+			      "Missing X-Amz-Target header: it names the operation (AmazonEC2ContainerServiceV20141113.<Action>).");
+		return;
+	}
+	if (strncmp(r->target, ECS_PREFIX, strlen(ECS_PREFIX)) != 0) {
+		char msg[300];
+		snprintf(msg, sizeof msg, "Unknown operation target %.200s.", r->target);
+		awsjson_error(r, ERR_UNKNOWN_OPERATION, msg);
+		return;
+	}
+	const char *action = r->target + strlen(ECS_PREFIX);
+	if (r->len && !validate_utf8(r->body, r->len)) {
+		awsjson_error(r, ERR_SERIALIZATION, "The request body is not valid UTF-8.");
+		return;
+	}
+	cJSON *in = NULL;
+	if (r->len == 0) {
+		in = cJSON_CreateObject();
+	} else {
+		in = cJSON_ParseWithLength(r->body, r->len);
+		if (!in || !cJSON_IsObject(in)) {
+			cJSON_Delete(in);
+			awsjson_error(r, ERR_SERIALIZATION,
+				      "The request body is not a valid JSON object.");
+			return;
+		}
+	}
+	char region[64];
+	if (!auth_region(r->auth, region, sizeof region))
+		snprintf(region, sizeof region, "%s", srv->cfg.region);
+	struct api_ctx ctx = {
+		.m = &srv->model,
+		.cfg = &srv->acfg,
+		.region = region,
+		.now = clock_now(&srv->clock),
+		.rng = &srv->rng,
+	};
+	struct err e;
+	err_clear(&e);
+	cJSON *out = NULL;
+	if (api_call(&ctx, action, in, &out, &e) == 0) {
+		char *b = cJSON_PrintUnformatted(out);
+		set_body(r, 200, "application/x-amz-json-1.1", b);
+	} else {
+		if (e.code == 0)
+			e.code = ERR_SERVER;
+		awsjson_error(r, e.code, e.msg);
+		srv->stats.errors++;
+		if (api_error_status(e.code) >= 500)
+			srv->stats.server_errors++;
+	}
+	if (ctx.wake_at)
+		server_wake(srv, ctx.wake_at);
+	cJSON_Delete(out);
+	cJSON_Delete(in);
+}

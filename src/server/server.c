@@ -1,0 +1,393 @@
+/* server: the loop, the group commit and the lifecycle controller.
+ *
+ * A loop turn: timers fire (the lifecycle controller completes transitions);
+ * the inbox callback answers every queued request into the waiting list;
+ * then, in the check phase right after I/O and in the prepare phase right
+ * before the loop sleeps, server_flush writes the turn's dirty objects in
+ * one store transaction and only then resumes the waiting connections.  So
+ * no client ever sees an answer for a change that is not durable. */
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lib/log.h"
+#include "lib/xalloc.h"
+#include "model/codec.h"
+#include "server/server.h"
+
+static const char *kind_name(enum model_kind k)
+{
+	switch (k) {
+	case MODEL_REGION: return "region";
+	case MODEL_CLUSTER: return "cluster";
+	case MODEL_CP: return "capacity_provider";
+	}
+	return "?";
+}
+
+static cJSON *record_of(const struct model_change *c)
+{
+	switch (c->kind) {
+	case MODEL_REGION: return codec_region(c->obj);
+	case MODEL_CLUSTER: return codec_cluster(c->obj, CODEC_RECORD);
+	case MODEL_CP: return codec_cp(c->obj, CODEC_RECORD);
+	}
+	return NULL;
+}
+
+static char *id_of(const struct model_change *c)
+{
+	switch (c->kind) {
+	case MODEL_REGION: return xstrdup(((struct region *)c->obj)->name);
+	case MODEL_CLUSTER: {
+		const struct cluster *cl = c->obj;
+		return model_record_id(cl->region, cl->name);
+	}
+	case MODEL_CP: {
+		const struct capacity_provider *cp = c->obj;
+		return model_record_id(cp->region, cp->name);
+	}
+	}
+	return NULL;
+}
+
+/* Write the changes in one transaction.  Returns 0 or -1 (logged). */
+static int commit_changes(struct server *srv, struct model_change *ch, size_t n)
+{
+	struct err e;
+	err_clear(&e);
+	int64_t t0 = clock_mono_us();
+	if (srv->sops->begin(srv->store, &e))
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		int rc;
+		if (ch[i].obj) {
+			cJSON *j = record_of(&ch[i]);
+			char *body = cJSON_PrintUnformatted(j);
+			char *id = id_of(&ch[i]);
+			rc = srv->sops->put(srv->store, kind_name(ch[i].kind), id, body, strlen(body), &e);
+			free(id);
+			cJSON_free(body);
+			cJSON_Delete(j);
+		} else {
+			rc = srv->sops->del(srv->store, kind_name(ch[i].kind), ch[i].del_id, &e);
+		}
+		if (rc) {
+			srv->sops->rollback(srv->store);
+			goto fail;
+		}
+	}
+	if (srv->sops->commit(srv->store, &e)) {
+		srv->sops->rollback(srv->store);
+		goto fail;
+	}
+	srv->stats.commits++;
+	srv->stats.commit_records += n;
+	srv->stats.commit_us_total += (uint64_t)(clock_mono_us() - t0);
+	return 0;
+fail:
+	log_error("store commit failed: %s", e.msg);
+	return -1;
+}
+
+static void begin_shutdown(struct server *srv, int code);
+
+void server_flush(struct server *srv)
+{
+	size_t n;
+	struct model_change *ch = model_take_dirty(&srv->model, &n);
+	int failed = n ? commit_changes(srv, ch, n) : 0;
+	model_changes_free(ch, n);
+	struct http_req *r = srv->whead;
+	srv->whead = srv->wtail = NULL;
+	while (r) {
+		struct http_req *next = r->next;
+		if (failed) {
+			/* The memory state is ahead of the store: refuse the
+			 * answers and stop; a restart rebuilds from what is durable. */
+			awsjson_error(r, ERR_SERVER, "The change could not be made durable; berthd is stopping.");
+			r->close = true;
+		}
+		srv->stats.requests++;
+		http_resume(r);
+		r = next;
+	}
+	if (failed && !srv->stopping)
+		begin_shutdown(srv, 1);
+}
+
+static void on_inbox(uv_async_t *h)
+{
+	struct server *srv = h->data;
+	pthread_mutex_lock(&srv->qmu);
+	struct http_req *r = srv->qhead;
+	srv->qhead = srv->qtail = NULL;
+	pthread_mutex_unlock(&srv->qmu);
+	while (r) {
+		struct http_req *next = r->next;
+		r->next = NULL;
+		awsjson_handle(srv, r);
+		if (srv->wtail)
+			srv->wtail->next = r;
+		else
+			srv->whead = r;
+		srv->wtail = r;
+		r = next;
+	}
+}
+
+static void on_prepare(uv_prepare_t *h)
+{
+	server_flush(h->data);
+}
+
+static void on_check(uv_check_t *h)
+{
+	server_flush(h->data);
+}
+
+static void on_advance(uv_timer_t *h);
+
+void server_wake(struct server *srv, int64_t at)
+{
+	if (srv->stopping || (srv->armed_at && srv->armed_at <= at))
+		return;
+	int64_t now = clock_now(&srv->clock);
+	srv->armed_at = at;
+	uv_timer_start(&srv->advance, on_advance, at > now ? (uint64_t)(at - now) : 0, 0);
+}
+
+static void on_advance(uv_timer_t *h)
+{
+	struct server *srv = h->data;
+	srv->armed_at = 0;
+	struct api_ctx ctx = {
+		.m = &srv->model,
+		.cfg = &srv->acfg,
+		.region = srv->cfg.region,
+		.now = clock_now(&srv->clock),
+		.rng = &srv->rng,
+	};
+	int64_t next = api_advance(&ctx);
+	if (next)
+		server_wake(srv, next);
+}
+
+/* ---- shutdown ---- */
+
+static void on_close(uv_handle_t *h)
+{
+	(void)h;
+}
+
+static void on_shutdown_tick(uv_timer_t *h)
+{
+	struct server *srv = h->data;
+	if (atomic_load(&srv->live) > 0 && srv->shutdown_ticks++ < 300)
+		return; /* in-flight requests still finishing (up to 3 s) */
+	uv_timer_stop(h);
+	http_stop(srv);
+	uv_close((uv_handle_t *)&srv->inbox, on_close);
+	uv_close((uv_handle_t *)&srv->prepare, on_close);
+	uv_close((uv_handle_t *)&srv->check, on_close);
+	uv_close((uv_handle_t *)&srv->advance, on_close);
+	uv_close((uv_handle_t *)&srv->sigterm, on_close);
+	uv_close((uv_handle_t *)&srv->sigint, on_close);
+	uv_close((uv_handle_t *)&srv->shutdown_timer, on_close);
+}
+
+static void begin_shutdown(struct server *srv, int code)
+{
+	if (srv->stopping)
+		return;
+	srv->stopping = true;
+	srv->exit_code = code;
+	log_info("stopping");
+	uv_timer_stop(&srv->advance);
+	http_quiesce(srv);
+	pthread_mutex_lock(&srv->qmu);
+	srv->qclosed = true;
+	struct http_req *r = srv->qhead;
+	srv->qhead = srv->qtail = NULL;
+	pthread_mutex_unlock(&srv->qmu);
+	/* What was already queued is answered normally: it was accepted. */
+	while (r) {
+		struct http_req *next = r->next;
+		r->next = NULL;
+		awsjson_handle(srv, r);
+		if (srv->wtail)
+			srv->wtail->next = r;
+		else
+			srv->whead = r;
+		srv->wtail = r;
+		r = next;
+	}
+	server_flush(srv);
+	uv_timer_start(&srv->shutdown_timer, on_shutdown_tick, 0, 10);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	(void)signum;
+	begin_shutdown(h->data, 0);
+}
+
+/* ---- start ---- */
+
+struct load_arg {
+	struct server *srv;
+	size_t clusters, cps;
+};
+
+static int load_record(void *arg, const char *kind, const char *id, int64_t rev, const char *body, size_t len)
+{
+	(void)rev;
+	struct load_arg *la = arg;
+	struct model *m = &la->srv->model;
+	cJSON *j = cJSON_ParseWithLength(body, len);
+	if (!j) {
+		log_error("store record %s %s is not JSON", kind, id);
+		return -1;
+	}
+	int rc = 0;
+	if (strcmp(kind, "region") == 0) {
+		codec_region_apply(model_region(m, id), j);
+	} else if (strcmp(kind, "cluster") == 0) {
+		struct cluster *c = codec_cluster_from_record(j);
+		if (c) {
+			struct region *r = model_region(m, c->region);
+			cluster_free(sidx_put(&r->clusters, c->name, c));
+			la->clusters++;
+		} else {
+			rc = -1;
+		}
+	} else if (strcmp(kind, "capacity_provider") == 0) {
+		struct capacity_provider *cp = codec_cp_from_record(j);
+		if (cp) {
+			struct region *r = model_region(m, cp->region);
+			cp_free(sidx_put(&r->cps, cp->name, cp));
+			la->cps++;
+		} else {
+			rc = -1;
+		}
+	} else {
+		log_warn("store record of unknown kind %s ignored", kind);
+	}
+	if (rc)
+		log_error("store record %s %s is malformed", kind, id);
+	cJSON_Delete(j);
+	return rc;
+}
+
+static int make_dir(const char *dir)
+{
+	char *p = xstrdup(dir);
+	for (char *s = p + 1; *s; s++) {
+		if (*s == '/') {
+			*s = '\0';
+			mkdir(p, 0755);
+			*s = '/';
+		}
+	}
+	int rc = mkdir(p, 0755);
+	free(p);
+	return (rc == 0 || errno == EEXIST) ? 0 : -1;
+}
+
+int server_init(struct server *srv)
+{
+	srv->started_us = clock_mono_us();
+	srv->quiesced_fd = -1;
+	int lvl = log_level_parse(srv->cfg.log_level);
+	if (lvl < 0) {
+		log_error("--log-level %s: expected debug, info, warn or error", srv->cfg.log_level);
+		return -1;
+	}
+	log_set_level((enum log_level)lvl);
+	if (strcmp(srv->cfg.store_sync, "full") && strcmp(srv->cfg.store_sync, "normal")) {
+		log_error("--store-sync %s: expected full or normal", srv->cfg.store_sync);
+		return -1;
+	}
+	srv->clock.ops = &clock_real_ops;
+	rng_seed_os(&srv->rng);
+	srv->acfg = (struct api_config){
+		.strategy_max_providers = (int)srv->cfg.strategy_max_providers,
+		.max_cps_per_cluster = (int)srv->cfg.max_cps_per_cluster,
+		.allow_asg_fargate_switch = srv->cfg.allow_asg_fargate_switch,
+		.transition_ms = srv->cfg.transition_ms,
+		.cluster_retention_ms = srv->cfg.cluster_retention_s * 1000,
+		.cp_retention_ms = srv->cfg.cp_retention_s * 1000,
+	};
+	model_init(&srv->model, srv->cfg.account_id);
+	srv->sops = store_find(srv->cfg.store);
+	if (!srv->sops) {
+		log_error("--store %s: unknown store (available: sqlite)", srv->cfg.store);
+		return -1;
+	}
+	if (make_dir(srv->cfg.data_dir)) {
+		log_error("cannot create data directory %s: %s", srv->cfg.data_dir, strerror(errno));
+		return -1;
+	}
+	struct err e;
+	err_clear(&e);
+	char opt[32];
+	snprintf(opt, sizeof opt, "sync=%s", srv->cfg.store_sync);
+	if (srv->sops->open(srv->cfg.data_dir, opt, &srv->store, &e)) {
+		log_error("cannot open the store in %s: %s", srv->cfg.data_dir, e.msg);
+		return -1;
+	}
+	struct load_arg la = {srv, 0, 0};
+	if (srv->sops->load(srv->store, load_record, &la, &e)) {
+		log_error("cannot load the store: %s", e.msg);
+		return -1;
+	}
+	if (uv_loop_init(&srv->loop)) {
+		log_error("cannot start the event loop");
+		return -1;
+	}
+	pthread_mutex_init(&srv->qmu, NULL);
+	uv_async_init(&srv->loop, &srv->inbox, on_inbox);
+	uv_prepare_init(&srv->loop, &srv->prepare);
+	uv_check_init(&srv->loop, &srv->check);
+	uv_timer_init(&srv->loop, &srv->advance);
+	uv_timer_init(&srv->loop, &srv->shutdown_timer);
+	uv_signal_init(&srv->loop, &srv->sigterm);
+	uv_signal_init(&srv->loop, &srv->sigint);
+	srv->inbox.data = srv->prepare.data = srv->check.data = srv->advance.data = srv;
+	srv->shutdown_timer.data = srv->sigterm.data = srv->sigint.data = srv;
+	uv_prepare_start(&srv->prepare, on_prepare);
+	uv_check_start(&srv->check, on_check);
+	uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&srv->sigint, on_signal, SIGINT);
+	/* Overdue transitions and retention complete now. */
+	on_advance(&srv->advance);
+	if (http_start(srv))
+		return -1;
+	log_info("berthd listening on %s:%d (region %s, account %s, data %s, %zu clusters and %zu capacity providers loaded in %.1f ms)",
+		 strncmp(srv->cfg.listen, "localhost", 9) ? "127.0.0.1" : "127.0.0.1", srv->port, srv->cfg.region,
+		 srv->cfg.account_id, srv->cfg.data_dir, la.clusters, la.cps,
+		 (double)(clock_mono_us() - srv->started_us) / 1000.0);
+	return 0;
+}
+
+int server_run(struct server *srv)
+{
+	uv_run(&srv->loop, UV_RUN_DEFAULT);
+	return srv->exit_code;
+}
+
+void server_release(struct server *srv)
+{
+	if (srv->mhd)
+		http_stop(srv);
+	if (srv->loop.data == NULL && uv_loop_alive(&srv->loop) == 0)
+		uv_loop_close(&srv->loop);
+	if (srv->store)
+		srv->sops->close(srv->store);
+	srv->store = NULL;
+	model_release(&srv->model);
+	pthread_mutex_destroy(&srv->qmu);
+	config_release(&srv->cfg);
+}

@@ -1,0 +1,117 @@
+/* server: the daemon.  One struct server, made in main and passed down.
+ *
+ * Threads: libmicrohttpd's small pool (http.c) only moves bytes.  A complete
+ * request is pushed on the inbox queue and the loop thread (libuv) is woken;
+ * the loop thread owns the model, runs the handlers, and answers each
+ * request only after the writes of its loop turn are committed to the store
+ * (the group commit of server_flush).  See docs/ARCHITECTURE.md. */
+#ifndef BERTH_SERVER_SERVER_H
+#define BERTH_SERVER_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "api/api.h"
+#include "lib/clock.h"
+#include "lib/rng.h"
+#include "model/model.h"
+#include "server/config.h"
+#include "store/store.h"
+
+struct MHD_Daemon;
+struct MHD_Connection;
+
+enum http_phase { HTTP_READING, HTTP_QUEUED, HTTP_READY };
+
+/* One HTTP request, from the first header to the completed answer.  Owned
+ * by the MHD worker except between the push on the inbox and
+ * MHD_resume_connection, when the loop thread owns it. */
+struct http_req {
+	struct MHD_Connection *conn;
+	enum http_phase phase;
+	char *method, *path;
+	char *target, *auth, *ctype;      /* headers the protocols need */
+	char *body;
+	size_t len, cap;
+	bool too_large;
+	/* the answer */
+	int status;
+	char *resp;                       /* malloc'd, handed to MHD */
+	size_t resp_len;
+	const char *resp_ctype;
+	char request_id[37];
+	bool close;
+	struct http_req *next;
+};
+
+struct server_stats {
+	uint64_t requests, errors, server_errors, commits, commit_records;
+	uint64_t commit_us_total;
+};
+
+struct server {
+	struct config cfg;
+	uv_loop_t loop;
+	uv_async_t inbox;
+	uv_prepare_t prepare;
+	uv_check_t check;
+	uv_timer_t advance;
+	uv_timer_t shutdown_timer;
+	uv_signal_t sigterm, sigint;
+	/* inbox queue: MHD workers push, the loop pops (qmu guards all four) */
+	pthread_mutex_t qmu;
+	struct http_req *qhead, *qtail;
+	bool qclosed;
+	/* answered requests waiting for the turn's commit (loop thread only) */
+	struct http_req *whead, *wtail;
+	struct MHD_Daemon *mhd;
+	int quiesced_fd;
+	atomic_int live;
+	int port;
+	/* state */
+	struct model model;
+	const struct store_ops *sops;
+	struct store *store;
+	struct api_config acfg;
+	struct clock clock;
+	struct rng rng;
+	int64_t armed_at;                 /* when the advance timer fires, 0 if idle */
+	struct server_stats stats;
+	int64_t started_us;
+	int shutdown_ticks;
+	bool stopping;
+	int exit_code;
+};
+
+/* Build everything: config already loaded into srv->cfg.  Opens the store,
+ * rebuilds the model, starts HTTP.  Returns 0 or -1 (logged). */
+int server_init(struct server *srv);
+/* Run the loop until SIGTERM/SIGINT; returns the exit code. */
+int server_run(struct server *srv);
+void server_release(struct server *srv);
+
+/* Commit the model's dirty set in one store transaction, then answer the
+ * waiting requests.  Loop thread. */
+void server_flush(struct server *srv);
+
+/* Make sure the lifecycle controller runs at (or soon after) time at. */
+void server_wake(struct server *srv, int64_t at);
+
+/* http.c */
+int http_start(struct server *srv);
+/* Stop accepting, answer what is queued with 503, wait for in-flight
+ * requests (bounded), then stop the workers. */
+void http_quiesce(struct server *srv);
+void http_stop(struct server *srv);
+/* Hand a request back to its worker to send (loop thread; last touch). */
+void http_resume(struct http_req *r);
+
+/* awsjson.c: answer one request (fills r->status/resp). */
+void awsjson_handle(struct server *srv, struct http_req *r);
+/* Set r's answer to an AWS JSON 1.1 error. */
+void awsjson_error(struct http_req *r, int code, const char *msg);
+
+#endif

@@ -7,8 +7,8 @@ export BERTHD="$PWD/$BUILD/berthd"
 pass=0; fail=0
 count() {  # add the "N passed, M failed" of a log to the totals
 	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
-	p=$(printf '%s' "$line" | sed -n 's/.* \{0,1\}\([0-9][0-9]*\) passed.*/\1/p')
-	f=$(printf '%s' "$line" | sed -n 's/.*passed, \([0-9][0-9]*\) failed.*/\1/p')
+	p=$(printf '%s' "$line" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+')
+	f=$(printf '%s' "$line" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+')
 	[ -z "$p" ] && p=0
 	[ -z "$f" ] && f=0
 	if [ "$2" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi

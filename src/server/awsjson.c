@@ -111,13 +111,8 @@ static void plain_http(struct server *srv, struct http_req *r)
 	}
 }
 
-void awsjson_handle(struct server *srv, struct http_req *r)
+int awsjson_call(struct api_ctx *ctx, struct http_req *r)
 {
-	rng_uuid(&srv->rng, r->request_id);
-	if (strcmp(r->method, "POST") != 0) {
-		plain_http(srv, r);
-		return;
-	}
 	if (!r->target) {
 		if (r->ctype && strstr(r->ctype, "x-www-form-urlencoded")) {
 			/* AWS Query protocol (Auto Scaling): not served yet. */
@@ -127,22 +122,22 @@ void awsjson_handle(struct server *srv, struct http_req *r)
 					    "<RequestId>%s</RequestId></ErrorResponse>",
 					    r->request_id);
 			set_body(r, 400, "text/xml", b);
-			return;
+			return ERR_INVALID_ACTION;
 		}
 		awsjson_error(r, ERR_UNKNOWN_OPERATION,
 			      "Missing X-Amz-Target header: it names the operation (AmazonEC2ContainerServiceV20141113.<Action>).");
-		return;
+		return ERR_UNKNOWN_OPERATION;
 	}
 	if (strncmp(r->target, ECS_PREFIX, strlen(ECS_PREFIX)) != 0) {
 		char msg[300];
 		snprintf(msg, sizeof msg, "Unknown operation target %.200s.", r->target);
 		awsjson_error(r, ERR_UNKNOWN_OPERATION, msg);
-		return;
+		return ERR_UNKNOWN_OPERATION;
 	}
 	const char *action = r->target + strlen(ECS_PREFIX);
 	if (r->len && !validate_utf8(r->body, r->len)) {
 		awsjson_error(r, ERR_SERIALIZATION, "The request body is not valid UTF-8.");
-		return;
+		return ERR_SERIALIZATION;
 	}
 	cJSON *in = NULL;
 	if (r->len == 0) {
@@ -151,37 +146,49 @@ void awsjson_handle(struct server *srv, struct http_req *r)
 		in = cJSON_ParseWithLength(r->body, r->len);
 		if (!in || !cJSON_IsObject(in)) {
 			cJSON_Delete(in);
-			awsjson_error(r, ERR_SERIALIZATION,
-				      "The request body is not a valid JSON object.");
-			return;
+			awsjson_error(r, ERR_SERIALIZATION, "The request body is not a valid JSON object.");
+			return ERR_SERIALIZATION;
 		}
 	}
 	char region[64];
-	if (!auth_region(r->auth, region, sizeof region))
-		snprintf(region, sizeof region, "%s", srv->cfg.region);
-	struct api_ctx ctx = {
-		.m = &srv->model,
-		.cfg = &srv->acfg,
-		.region = region,
-		.now = clock_now(&srv->clock),
-		.rng = &srv->rng,
-	};
+	if (auth_region(r->auth, region, sizeof region))
+		ctx->region = region;
 	struct err e;
 	err_clear(&e);
 	cJSON *out = NULL;
-	if (api_call(&ctx, action, in, &out, &e) == 0) {
-		char *b = cJSON_PrintUnformatted(out);
-		set_body(r, 200, "application/x-amz-json-1.1", b);
+	int code = 0;
+	if (api_call(ctx, action, in, &out, &e) == 0) {
+		set_body(r, 200, "application/x-amz-json-1.1", cJSON_PrintUnformatted(out));
 	} else {
-		if (e.code == 0)
-			e.code = ERR_SERVER;
-		awsjson_error(r, e.code, e.msg);
+		code = e.code ? e.code : ERR_SERVER;
+		awsjson_error(r, code, e.msg);
+	}
+	ctx->region = NULL; /* region pointed into this frame */
+	cJSON_Delete(out);
+	cJSON_Delete(in);
+	return code;
+}
+
+void awsjson_handle(struct server *srv, struct http_req *r)
+{
+	rng_uuid(&srv->rng, r->request_id);
+	if (strcmp(r->method, "POST") != 0) {
+		plain_http(srv, r);
+		return;
+	}
+	struct api_ctx ctx = {
+		.m = &srv->model,
+		.cfg = &srv->acfg,
+		.region = srv->cfg.region,
+		.now = clock_now(&srv->clock),
+		.rng = &srv->rng,
+	};
+	int code = awsjson_call(&ctx, r);
+	if (code) {
 		srv->stats.errors++;
-		if (api_error_status(e.code) >= 500)
+		if (api_error_status(code) >= 500)
 			srv->stats.server_errors++;
 	}
 	if (ctx.wake_at)
 		server_wake(srv, ctx.wake_at);
-	cJSON_Delete(out);
-	cJSON_Delete(in);
 }

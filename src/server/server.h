@@ -110,6 +110,10 @@ void http_stop(struct server *srv);
 void http_resume(struct http_req *r);
 
 /* awsjson.c: answer one request (fills r->status/resp). */
+/* The protocol core without the server: run r (target, auth, body) against
+ * ctx's model and fill r's answer.  ctx->region is the default region on
+ * entry.  Returns 0 or the error code answered.  The fuzzer calls this. */
+int awsjson_call(struct api_ctx *ctx, struct http_req *r);
 void awsjson_handle(struct server *srv, struct http_req *r);
 /* Set r's answer to an AWS JSON 1.1 error. */
 void awsjson_error(struct http_req *r, int code, const char *msg);

@@ -12,7 +12,8 @@ void berth_abort(const char *file, int line, const char *what)
 	abort();
 }
 
-static void *oom(void)
+static void oom(void) __attribute__((noreturn));
+static void oom(void)
 {
 	berth_abort(__FILE__, __LINE__, "out of memory");
 }
@@ -20,31 +21,41 @@ static void *oom(void)
 void *xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
-	return p ? p : oom();
+	if (!p)
+		oom();
+	return p;
 }
 
 void *xcalloc(size_t nmemb, size_t size)
 {
 	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
-	return p ? p : oom();
+	if (!p)
+		oom();
+	return p;
 }
 
 void *xrealloc(void *p, size_t n)
 {
 	void *q = realloc(p, n ? n : 1);
-	return q ? q : oom();
+	if (!q)
+		oom();
+	return q;
 }
 
 char *xstrdup(const char *s)
 {
 	char *p = strdup(s);
-	return p ? p : oom();
+	if (!p)
+		oom();
+	return p;
 }
 
 char *xstrndup(const char *s, size_t n)
 {
 	char *p = strndup(s, n);
-	return p ? p : oom();
+	if (!p)
+		oom();
+	return p;
 }
 
 char *xasprintf(const char *fmt, ...)
@@ -54,5 +65,7 @@ char *xasprintf(const char *fmt, ...)
 	va_start(ap, fmt);
 	int r = vasprintf(&s, fmt, ap);
 	va_end(ap);
-	return r < 0 ? oom() : s;
+	if (r < 0)
+		oom();
+	return s;
 }

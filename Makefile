@@ -32,7 +32,7 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 DEB_BUILD := gcc make pkg-config libuv1-dev libmicrohttpd-dev libcjson-dev libsqlite3-dev libssl-dev
-DEB_TEST  := libcmocka-dev clang libfuzzer-14-dev libclang-rt-14-dev python3 awscli curl
+DEB_TEST  := libcmocka-dev clang libfuzzer-14-dev libclang-rt-14-dev valgrind curl
 DEB_BENCH := wrk hyperfine
 
 .PHONY: all run test unit bench check fuzz deps deps-build deps-test clean
@@ -57,6 +57,10 @@ deps-build:
 	@sh tools/deps.sh $(DEB_BUILD)
 deps-test:
 	@sh tools/deps.sh $(DEB_BUILD) $(DEB_TEST) $(DEB_BENCH)
+	@# The clients: the machine's own if it has them, else Debian's.
+	@command -v python3 >/dev/null || sh tools/deps.sh python3
+	@python3 -c 'import boto3' 2>/dev/null || sh tools/deps.sh python3-boto3
+	@command -v aws >/dev/null || sh tools/deps.sh awscli
 deps: deps-test
 
 run: deps-build

@@ -46,7 +46,7 @@ static int check_asg_ref(const char *ref, struct err *e)
 {
 	if (strncmp(ref, "arn:", 4) == 0) {
 		if (!strstr(ref, ":autoscaling:") || !strstr(ref, ":autoScalingGroupName/") ||
-		    !ref[strlen(ref) - 1] || ref[strlen(ref) - 1] == '/')
+		    ref[strlen(ref) - 1] == '/')
 			return err_set(e, ERR_CLIENT,
 				       "The specified Auto Scaling group ARN is invalid. Specify a valid Auto Scaling group ARN or name and try again.");
 		return 0;
@@ -126,10 +126,14 @@ int api_create_capacity_provider(struct api_ctx *ctx, const cJSON *in, cJSON **o
 	if (model_cp_find(r, name))
 		return err_set(e, ERR_CLIENT,
 			       "The specified capacity provider already exists. To change the configuration of an existing capacity provider, update the capacity provider.");
+	/* A deleted (INACTIVE) provider keeps its group, as it keeps its name,
+	 * until its record is purged (§3.3: names of deleted providers were not
+	 * reusable; the group follows the same rule so that a provider still
+	 * describable never shares its group with a live one). */
 	char *group = asg_name_of(ref);
 	for (size_t i = 0; i < r->cps.n; i++) {
 		struct capacity_provider *o = r->cps.v[i].val;
-		if (o->status != CP_INACTIVE && strcmp(o->asg_name, group) == 0) {
+		if (strcmp(o->asg_name, group) == 0) {
 			free(group);
 			return err_set(e, ERR_CLIENT,
 				       "The specified Auto Scaling group ARN is already being used by another capacity provider. Specify a unique Auto Scaling group ARN and try again.");
@@ -147,15 +151,17 @@ int api_create_capacity_provider(struct api_ctx *ctx, const cJSON *in, cJSON **o
 /* The stored provider a reference (name or ARN of this region) names. */
 static struct capacity_provider *find_cp(struct api_ctx *ctx, const char *ref)
 {
-	char buf[512];
 	const char *name = ref;
 	if (strncmp(ref, "arn:", 4) == 0) {
+		/* Only this region's capacity-provider/NAME: a longer path such
+		 * as capacity-provider/x/NAME names nothing. */
 		char *prefix = model_arn(ctx->m, ctx->region, "capacity-provider/");
-		bool ours = strncmp(ref, prefix, strlen(prefix)) == 0;
+		size_t pl = strlen(prefix);
+		bool ours = strncmp(ref, prefix, pl) == 0 && !strchr(ref + pl, '/');
 		free(prefix);
 		if (!ours)
 			return NULL;
-		name = api_ref_name(ref, "capacity-provider", buf, sizeof buf);
+		name = ref + pl;
 	}
 	struct region *r = model_region_find(ctx->m, ctx->region);
 	return r ? model_cp_find(r, name) : NULL;
@@ -289,6 +295,24 @@ int api_describe_capacity_providers(struct api_ctx *ctx, const cJSON *in, cJSON 
 	return 0;
 }
 
+/* The names of the non-INACTIVE clusters provider name is associated with,
+ * as "a, b" (heap), and their count in *n. */
+static char *clusters_of(const struct region *r, const char *name, size_t *n)
+{
+	char *list = xstrdup("");
+	*n = 0;
+	for (size_t i = 0; r && i < r->clusters.n; i++) {
+		const struct cluster *c = r->clusters.v[i].val;
+		if (c->status == CLUSTER_INACTIVE || !cluster_has_cp(c, name))
+			continue;
+		char *next = xasprintf("%s%s%s", list, *n ? ", " : "", c->name);
+		free(list);
+		list = next;
+		(*n)++;
+	}
+	return list;
+}
+
 int api_update_capacity_provider(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct err *e)
 {
 	const char *ref = api_str(in, "name");
@@ -316,6 +340,21 @@ int api_update_capacity_provider(struct api_ctx *ctx, const cJSON *in, cJSON **o
 	read_settings(&s, asg);
 	if (check_settings(&s, e))
 		return -1;
+	if (s.ms.enabled && !cp->cur.ms.enabled) {
+		/* A provider with managed scaling belongs to one cluster at most
+		 * (§3.8); turning it on for a shared provider would break that
+		 * rule behind the clusters' back. */
+		size_t n;
+		char *list = clusters_of(model_region_find(ctx->m, ctx->region), cp->name, &n);
+		if (n > 1) {
+			err_set(e, ERR_INVALID_PARAMETER,
+				"The specified capacity provider '%s' is associated with more than one cluster (%s). A capacity provider with managed scaling enabled can be associated with only one cluster. Remove it from all but one cluster and try again.",
+				cp->name, list);
+			free(list);
+			return -1;
+		}
+		free(list);
+	}
 	/* The answer shows the old values; the new ones apply after the
 	 * transition, as ECS does. */
 	cp->pending = s;
@@ -385,9 +424,27 @@ int64_t api_cp_advance(struct api_ctx *ctx, struct region *r)
 				due = 0;
 				cp->transition_at = 0;
 				if (cp->update == CP_UPD_UPDATE_IN_PROGRESS) {
-					cp->cur = cp->pending;
+					/* The provider may have joined a second cluster
+					 * while an update turning managed scaling on was
+					 * pending (the cluster checks the current
+					 * settings): then the update fails, as §3.5
+					 * allows, rather than break the one-cluster rule. */
+					size_t n = 0;
+					char *list = NULL;
+					if (cp->pending.ms.enabled && !cp->cur.ms.enabled)
+						list = clusters_of(r, cp->name, &n);
+					if (n > 1) {
+						cp->update = CP_UPD_UPDATE_FAILED;
+						free(cp->update_reason);
+						cp->update_reason = xasprintf(
+							"The capacity provider cannot be updated because managed scaling cannot be enabled while it is associated with more than one cluster (%s). Remove it from all but one cluster and try again.",
+							list);
+					} else {
+						cp->cur = cp->pending;
+						cp->update = CP_UPD_UPDATE_COMPLETE;
+					}
+					free(list);
 					cp->has_pending = false;
-					cp->update = CP_UPD_UPDATE_COMPLETE;
 				} else if (cp->update == CP_UPD_DELETE_IN_PROGRESS && cp->status == CP_ACTIVE) {
 					cp->status = CP_DEPROVISIONING;
 					cp->transition_at = due = ctx->now + ctx->cfg->transition_ms;

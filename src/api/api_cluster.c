@@ -49,17 +49,74 @@ static void sort_keys(cJSON *j)
 	j->child = sorted;
 }
 
-static char *canonical_args(const cJSON *in)
+/* Drop null members at every depth: a null member means an absent one, so
+ * it must neither be echoed back (ECS omits unset members) nor make two
+ * otherwise equal requests differ. */
+static void strip_nulls(cJSON *j)
 {
-	cJSON *d = cJSON_Duplicate(in, 1);
-	cJSON_DeleteItemFromObjectCaseSensitive(d, "clusterName");
-	/* nulls mean absent */
-	for (cJSON *c = d->child; c;) {
+	for (cJSON *c = j ? j->child : NULL; c;) {
 		cJSON *next = c->next;
-		if (cJSON_IsNull(c))
-			cJSON_Delete(cJSON_DetachItemViaPointer(d, c));
+		if (cJSON_IsNull(c) && cJSON_IsObject(j))
+			cJSON_Delete(cJSON_DetachItemViaPointer(j, c));
+		else
+			strip_nulls(c);
 		c = next;
 	}
+}
+
+/* The members of ClusterConfiguration, as a tree.  configuration is kept
+ * as JSON, so only these are copied from a request: a member the model does
+ * not have would otherwise be stored and echoed back to every client. */
+struct conf_member {
+	const char *name;
+	const struct conf_member *sub;  /* a structure's members, or NULL */
+};
+
+static const struct conf_member conf_log[] = {
+	{"cloudWatchLogGroupName", NULL}, {"cloudWatchEncryptionEnabled", NULL},
+	{"s3BucketName", NULL}, {"s3EncryptionEnabled", NULL}, {"s3KeyPrefix", NULL}, {NULL, NULL},
+};
+static const struct conf_member conf_exec[] = {
+	{"kmsKeyId", NULL}, {"logging", NULL}, {"logConfiguration", conf_log}, {NULL, NULL},
+};
+static const struct conf_member conf_storage[] = {
+	{"kmsKeyId", NULL}, {"fargateEphemeralStorageKmsKeyId", NULL}, {NULL, NULL},
+};
+static const struct conf_member conf_top[] = {
+	{"executeCommandConfiguration", conf_exec}, {"managedStorageConfiguration", conf_storage}, {NULL, NULL},
+};
+
+/* A copy of src holding only the members of shape, nulls left out.  The
+ * types were checked against the model before the handler ran. */
+static cJSON *conf_copy(const cJSON *src, const struct conf_member *shape)
+{
+	cJSON *o = cJSON_CreateObject();
+	for (const struct conf_member *m = shape; m->name; m++) {
+		const cJSON *v = api_get(src, m->name);
+		if (v)
+			cJSON_AddItemToObject(o, m->name, m->sub ? conf_copy(v, m->sub) : cJSON_Duplicate(v, 1));
+	}
+	return o;
+}
+
+/* The CreateCluster members that define a cluster, for idempotency. */
+static const char *const create_members[] = {
+	"tags", "settings", "configuration", "capacityProviders", "defaultCapacityProviderStrategy",
+	"serviceConnectDefaults",
+};
+
+static char *canonical_args(const cJSON *in)
+{
+	cJSON *d = cJSON_CreateObject();
+	for (size_t i = 0; i < sizeof create_members / sizeof create_members[0]; i++) {
+		const cJSON *v = api_get(in, create_members[i]);
+		if (v)
+			cJSON_AddItemToObject(d, create_members[i],
+					      strcmp(create_members[i], "configuration") == 0
+						      ? conf_copy(v, conf_top)
+						      : cJSON_Duplicate(v, 1));
+	}
+	strip_nulls(d);
 	sort_keys(d);
 	char *s = cJSON_PrintUnformatted(d);
 	cJSON_Delete(d);
@@ -297,8 +354,10 @@ int api_create_cluster(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct
 	struct cluster *old = model_cluster_find(r, name);
 	char *args = canonical_args(in);
 	if (old && old->status != CLUSTER_INACTIVE) {
-		/* Idempotent: the same arguments give back the cluster. */
-		bool same = old->create_args && strcmp(old->create_args, args) == 0;
+		/* Idempotent: the same arguments give back the cluster.  One
+		 * without recorded arguments was made on first use, which is
+		 * CreateCluster with none. */
+		bool same = strcmp(old->create_args ? old->create_args : "{}", args) == 0;
 		free(args);
 		if (!same)
 			return err_set(e, ERR_INVALID_PARAMETER,
@@ -326,7 +385,7 @@ int api_create_cluster(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct
 	apply_settings(c, settings);
 	const cJSON *conf = api_get(in, "configuration");
 	if (conf)
-		c->configuration = cJSON_Duplicate(conf, 1);
+		c->configuration = conf_copy(conf, conf_top);
 	if (scd)
 		c->sc_namespace = namespace_arn(ctx, api_str(scd, "namespace"));
 	if (c->n_cps > 0) {
@@ -513,11 +572,13 @@ int api_update_cluster(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct
 	if (conf) {
 		if (!c->configuration)
 			c->configuration = cJSON_CreateObject();
-		for (const cJSON *it = conf->child; it; it = it->next) {
-			if (cJSON_IsNull(it))
+		/* Each block given replaces the stored one; the others stay. */
+		for (const struct conf_member *m = conf_top; m->name; m++) {
+			const cJSON *v = api_get(conf, m->name);
+			if (!v)
 				continue;
-			cJSON_DeleteItemFromObjectCaseSensitive(c->configuration, it->string);
-			cJSON_AddItemToObject(c->configuration, it->string, cJSON_Duplicate(it, 1));
+			cJSON_DeleteItemFromObjectCaseSensitive(c->configuration, m->name);
+			cJSON_AddItemToObject(c->configuration, m->name, conf_copy(v, m->sub));
 		}
 	}
 	if (scd) {
@@ -548,14 +609,24 @@ int api_update_cluster_settings(struct api_ctx *ctx, const cJSON *in, cJSON **ou
 
 int api_put_cluster_capacity_providers(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct err *e)
 {
-	struct cluster *c;
-	if (api_cluster_lookup(ctx, api_str(in, "cluster"), true, &c, e) || api_cluster_require_active(c, e))
-		return -1;
-	if (c->status != CLUSTER_ACTIVE)
-		return err_set(e, ERR_CLIENT, "Cluster was not ACTIVE.");
-	if (c->att_status && strcmp(c->att_status, "UPDATE_IN_PROGRESS") == 0)
-		return err_set(e, ERR_UPDATE_IN_PROGRESS,
-			       "The specified cluster is in a busy state. Cluster attachments must be in UPDATE_COMPLETE or UPDATE_FAILED state before they can be updated. Wait and try again.");
+	/* A missing default cluster is made on first use, but only once the
+	 * request has passed every check: a refused request changes nothing. */
+	const char *ref = api_str(in, "cluster");
+	struct cluster *c = api_cluster_find(ctx, ref);
+	if (c) {
+		if (api_cluster_require_active(c, e))
+			return -1;
+		if (c->status != CLUSTER_ACTIVE)
+			return err_set(e, ERR_CLIENT, "Cluster was not ACTIVE.");
+		if (c->att_status && strcmp(c->att_status, "UPDATE_IN_PROGRESS") == 0)
+			return err_set(e, ERR_UPDATE_IN_PROGRESS,
+				       "The specified cluster is in a busy state. Cluster attachments must be in UPDATE_COMPLETE or UPDATE_FAILED state before they can be updated. Wait and try again.");
+	} else {
+		struct region *r = model_region_find(ctx->m, ctx->region);
+		bool dflt = !ref || strcmp(ref, "default") == 0;
+		if (!dflt || (r && r->default_created))
+			return err_set(e, ERR_CLUSTER_NOT_FOUND, "Cluster not found.");
+	}
 	const cJSON *cps = api_get(in, "capacityProviders");
 	const cJSON *strat = api_get(in, "defaultCapacityProviderStrategy");
 	char **names;
@@ -563,6 +634,10 @@ int api_put_cluster_capacity_providers(struct api_ctx *ctx, const cJSON *in, cJS
 	if (check_cp_list(ctx, cps, c, &names, &n, e))
 		return -1;
 	if (api_strategy_check(ctx, strat, names, n, SCHED_USE_SET_DEFAULT, false, e)) {
+		free(names);
+		return -1;
+	}
+	if (!c && api_cluster_lookup(ctx, ref, true, &c, e)) {
 		free(names);
 		return -1;
 	}

@@ -9,24 +9,49 @@
 #include "lib/xalloc.h"
 #include "model/codec.h"
 
+static int invalid_arn(struct err *e)
+{
+	return err_set(e, ERR_INVALID_PARAMETER, "The ARN provided is invalid.");
+}
+
 /* Resolve an ARN to the tag list it names.  Fails with the error ECS gives
- * for each case. */
+ * for each case.  The ARN is taken apart field by field
+ * (arn:PARTITION:ecs:REGION:ACCOUNT:TYPE/ID) rather than compared against
+ * our own prefix first, so that a short or foreign ARN is never read past
+ * its end. */
 static int resolve(struct api_ctx *ctx, const char *arn, struct kvlist **tags, void **obj,
 		   enum model_kind *kind, struct err *e)
 {
+	/* fields 0..4 end at a ':'; the resource is the rest */
+	const char *f[6];
+	size_t fl[5];
+	const char *p = arn;
+	for (int i = 0; i < 5; i++) {
+		const char *c = strchr(p, ':');
+		if (!c)
+			return invalid_arn(e);
+		f[i] = p;
+		fl[i] = (size_t)(c - p);
+		p = c + 1;
+	}
+	f[5] = p;
+	if (fl[0] != 3 || strncmp(f[0], "arn", 3) != 0 || fl[2] != 3 || strncmp(f[2], "ecs", 3) != 0 || !fl[1] ||
+	    !fl[3] || !fl[4] || !strchr(f[5], '/'))
+		return invalid_arn(e);
+	/* Another partition, region or account: not a resource of this
+	 * endpoint (the same answer whether or not it exists there). */
 	char *prefix = model_arn(ctx->m, ctx->region, "");
-	size_t pl = strlen(prefix);
-	bool ours = strncmp(arn, prefix, pl) == 0;
+	bool ours = strncmp(arn, prefix, strlen(prefix)) == 0 && (size_t)(f[5] - arn) == strlen(prefix);
 	free(prefix);
-	if (strncmp(arn, "arn:", 4) != 0 || !strchr(arn + pl, '/'))
-		return err_set(e, ERR_INVALID_PARAMETER, "The ARN provided is invalid.");
 	if (!ours)
 		return err_set(e, ERR_INVALID_PARAMETER,
 			       "The ARN provided is invalid: it does not belong to this region and account.");
-	const char *res = arn + pl;
+	const char *res = f[5];
 	struct region *r = model_region_find(ctx->m, ctx->region);
 	if (strncmp(res, "cluster/", 8) == 0) {
 		const char *name = res + 8;
+		if (!api_valid_name(name))
+			return invalid_arn(e);
 		struct cluster *c = r ? model_cluster_find(r, name) : NULL;
 		if (!c)
 			return err_set(e, ERR_CLUSTER_NOT_FOUND, "Cluster not found.");
@@ -39,6 +64,8 @@ static int resolve(struct api_ctx *ctx, const char *arn, struct kvlist **tags, v
 	}
 	if (strncmp(res, "capacity-provider/", 18) == 0) {
 		const char *name = res + 18;
+		if (!api_valid_name(name))
+			return invalid_arn(e);
 		if (cp_is_builtin(name)) {
 			*tags = NULL;
 			*obj = NULL;
@@ -53,11 +80,20 @@ static int resolve(struct api_ctx *ctx, const char *arn, struct kvlist **tags, v
 		*kind = MODEL_CP;
 		return 0;
 	}
+	/* A short (legacy) service ARN, service/NAME: AWS refuses it for all
+	 * three operations with this text [M:TagResourceRequest.resourceArn],
+	 * [gh:turbot/steampipe-plugin-aws#1247], [gh:kayac/ecspresso#297]. */
+	if (strncmp(res, "service/", 8) == 0 && res[8] && !strchr(res + 8, '/'))
+		return err_set(e, ERR_INVALID_PARAMETER, "Long arn format must be used for tagging operations");
+	/* Kinds Berth does not store yet: nothing of them exists, which is
+	 * what a client must hear (never a 5xx). */
 	static const char *const later[] = {"service/", "task/", "task-definition/", "container-instance/", "task-set/"};
-	for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
-		if (strncmp(res, later[i], strlen(later[i])) == 0)
+	for (size_t i = 0; i < sizeof later / sizeof later[0]; i++) {
+		size_t n = strlen(later[i]);
+		if (strncmp(res, later[i], n) == 0 && res[n])
 			return err_set(e, ERR_RESOURCE_NOT_FOUND, "The specified resource could not be found.");
-	return err_set(e, ERR_INVALID_PARAMETER, "The ARN provided is invalid.");
+	}
+	return invalid_arn(e);
 }
 
 static void mark(struct api_ctx *ctx, void *obj, enum model_kind kind)

@@ -70,9 +70,11 @@ struct cluster *api_cluster_find(struct api_ctx *ctx, const char *ref)
 	char buf[512];
 	const char *name = ref ? ref : "default";
 	if (strncmp(name, "arn:", 4) == 0) {
-		/* The ARN must name this region and account. */
+		/* The ARN must name this region and account, and end in exactly
+		 * one cluster name: "cluster/a/b" names no cluster, not "b". */
 		char *prefix = model_arn(ctx->m, ctx->region, "cluster/");
-		bool ours = strncmp(name, prefix, strlen(prefix)) == 0;
+		size_t pl = strlen(prefix);
+		bool ours = strncmp(name, prefix, pl) == 0 && api_valid_name(name + pl);
 		free(prefix);
 		if (!ours)
 			return NULL;

@@ -111,6 +111,38 @@ static void plain_http(struct server *srv, struct http_req *r)
 	}
 }
 
+/* Is [p, end) only JSON whitespace? */
+static bool json_rest_blank(const char *p, const char *end)
+{
+	if (!p)
+		return false;
+	for (; p < end; p++)
+		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+			return false;
+	return true;
+}
+
+/* Does a JSON string in body[0..n) hold the escape \u0000?  cJSON decodes
+ * it into a C string that ends there, so "ab\u0000cd" would quietly act
+ * on "ab"; no ECS member admits the NUL character, so such a body is
+ * refused instead. */
+static bool json_has_nul_escape(const char *body, size_t n)
+{
+	bool in_string = false;
+	for (size_t i = 0; i < n; i++) {
+		if (!in_string) {
+			in_string = body[i] == '"';
+		} else if (body[i] == '"') {
+			in_string = false;
+		} else if (body[i] == '\\' && i + 1 < n) {
+			if (body[i + 1] == 'u' && i + 5 < n && memcmp(body + i + 2, "0000", 4) == 0)
+				return true;
+			i++; /* the escaped character cannot end the string */
+		}
+	}
+	return false;
+}
+
 int awsjson_call(struct api_ctx *ctx, struct http_req *r)
 {
 	if (!r->target) {
@@ -143,10 +175,23 @@ int awsjson_call(struct api_ctx *ctx, struct http_req *r)
 	if (r->len == 0) {
 		in = cJSON_CreateObject();
 	} else {
-		in = cJSON_ParseWithLength(r->body, r->len);
+		/* cJSON stops at the end of the first value; anything but
+		 * whitespace after it ("{} x", "{}{}") makes the body not one
+		 * JSON document, and acting on its first half would be wrong. */
+		const char *end = NULL;
+		in = cJSON_ParseWithLengthOpts(r->body, r->len, &end, false);
+		if (in && !json_rest_blank(end, r->body + r->len)) {
+			cJSON_Delete(in);
+			in = NULL;
+		}
 		if (!in || !cJSON_IsObject(in)) {
 			cJSON_Delete(in);
 			awsjson_error(r, ERR_SERIALIZATION, "The request body is not a valid JSON object.");
+			return ERR_SERIALIZATION;
+		}
+		if (json_has_nul_escape(r->body, r->len)) {
+			cJSON_Delete(in);
+			awsjson_error(r, ERR_SERIALIZATION, "The request body holds a NUL character (\\u0000), which no member admits.");
 			return ERR_SERIALIZATION;
 		}
 	}

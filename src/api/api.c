@@ -61,5 +61,9 @@ int64_t api_advance(struct api_ctx *ctx)
 		if (b && (!next || b < next))
 			next = b;
 	}
+	/* A step may start another transition (a provider update puts its
+	 * clusters' attachments in progress). */
+	if (ctx->wake_at && (!next || ctx->wake_at < next))
+		next = ctx->wake_at;
 	return next;
 }

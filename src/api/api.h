@@ -122,6 +122,11 @@ int api_tag_resource(struct api_ctx *, const cJSON *, cJSON **, struct err *);
 int api_untag_resource(struct api_ctx *, const cJSON *, cJSON **, struct err *);
 int api_list_tags_for_resource(struct api_ctx *, const cJSON *, cJSON **, struct err *);
 
+/* A provider's settings changed: the attachments of the clusters that use
+ * it follow (a scaling policy with managed scaling, a lifecycle hook with
+ * managed draining), and those clusters go UPDATE_IN_PROGRESS. */
+void api_cluster_cp_changed(struct api_ctx *ctx, struct region *r, const char *cp_name);
+
 /* Lifecycle steps of each resource, called by api_advance. */
 int64_t api_cluster_advance(struct api_ctx *ctx, struct region *r);
 int64_t api_cp_advance(struct api_ctx *ctx, struct region *r);

@@ -442,6 +442,9 @@ int64_t api_cp_advance(struct api_ctx *ctx, struct region *r)
 					} else {
 						cp->cur = cp->pending;
 						cp->update = CP_UPD_UPDATE_COMPLETE;
+						/* The clusters' scaling policies and draining
+						 * hooks follow the new settings. */
+						api_cluster_cp_changed(ctx, r, cp->name);
 					}
 					free(list);
 					cp->has_pending = false;

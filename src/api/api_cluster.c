@@ -230,7 +230,10 @@ static int check_cp_list(struct api_ctx *ctx, const cJSON *arr, const struct clu
 				goto fail;
 			}
 			struct cluster *other;
-			if (cp->cur.ms.enabled && (other = cluster_with_cp(r, name, self))) {
+			/* A pending update that turns managed scaling on counts
+			 * already: it must not land on a shared provider. */
+			bool managed = cp->cur.ms.enabled || (cp->has_pending && cp->pending.ms.enabled);
+			if (managed && (other = cluster_with_cp(r, name, self))) {
 				err_set(e, ERR_INVALID_PARAMETER,
 					"The specified capacity provider '%s' is already associated with cluster '%s'. A capacity provider with managed scaling enabled can be associated with only one cluster.",
 					name, other->name);
@@ -312,6 +315,19 @@ static void begin_update(struct api_ctx *ctx, struct cluster *c)
 	c->att_status = xstrdup("UPDATE_IN_PROGRESS");
 	c->transition_at = ctx->now + ctx->cfg->transition_ms;
 	api_wake(ctx, c->transition_at);
+}
+
+void api_cluster_cp_changed(struct api_ctx *ctx, struct region *r, const char *cp_name)
+{
+	for (size_t i = 0; i < r->clusters.n; i++) {
+		struct cluster *c = r->clusters.v[i].val;
+		if (c->status == CLUSTER_INACTIVE || !cluster_has_cp(c, cp_name))
+			continue;
+		if (sync_attachments(ctx, c)) {
+			begin_update(ctx, c);
+			model_dirty_cluster(ctx->m, c);
+		}
+	}
 }
 
 static void set_strategy(struct cluster *c, const cJSON *arr)

@@ -600,11 +600,10 @@ def test_associated_provider_attachments_follow_settings(b):
     assert kinds == [("as_policy", ms), ("managed_draining", ms)], kinds
 
 
-def known_bug_enabling_managed_scaling_adds_as_policy_attachment(b):
+def test_enabling_managed_scaling_adds_as_policy_attachment(b):
     """ECS creates the scaling policy when managed scaling is turned on for a
-    provider that is already associated.  Berth does not yet (the cluster's
-    attachments are only recomputed by PutClusterCapacityProviders in
-    api_cluster.c); not collected as a test_ until that is fixed."""
+    provider that is already associated, and removes it when it is turned
+    off."""
     name, cl = uniq(), uniq("cl")
     create(b, name, managedDraining="DISABLED")
     b.ecs.create_cluster(clusterName=cl, capacityProviders=[name])
@@ -614,6 +613,8 @@ def known_bug_enabling_managed_scaling_adds_as_policy_attachment(b):
     c = wait_until(lambda: _settled(b, cl) if _settled(b, cl)["attachments"] else None, timeout=5,
                    what="as_policy attachment")
     assert [a["type"] for a in c["attachments"]] == ["as_policy"], c["attachments"]
+    b.ecs.update_capacity_provider(name=name, autoScalingGroupProvider={"managedScaling": {"status": "DISABLED"}})
+    wait_until(lambda: (_settled(b, cl) or {}).get("attachments") == [], timeout=5, what="as_policy removed")
 
 
 # ---- persistence ----

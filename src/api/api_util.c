@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "lib/utf8.h"
 #include "lib/xalloc.h"
 #include "sched/strategy.h"
 
@@ -110,13 +111,14 @@ int api_cluster_require_active(const struct cluster *c, struct err *e)
 	return 0;
 }
 
-/* Tag characters ECS allows: Unicode letters, separators and numbers plus
- * _ . : / = + - @.  Every non-ASCII code point is let through (the letter
- * and number classes cover nearly all of them). */
+/* Tag characters ECS allows: [\p{L}\p{Z}\p{N}_.:/=+\-@]. */
 static bool tag_text_ok(const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p >= 0x80 || isalnum(*p) || *p == ' ' || strchr("_.:/=+-@", *p))
+	uint32_t cp;
+	int n;
+	for (; (n = utf8_next(s, &cp)) > 0; s += n) {
+		if (utf8_is_letter_or_number(cp) || utf8_is_separator(cp) ||
+		    (cp < 0x80 && strchr("_.:/=+-@", (int)cp)))
 			continue;
 		return false;
 	}

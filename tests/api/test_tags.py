@@ -190,7 +190,11 @@ def test_allowed_characters(b):
     b.ecs.tag_resource(resourceArn=arn, tags=tag_list(good))
     assert listed(b, arn) == good
     for key, value in (("bad!", "v"), ("k", "v#"), ("semi;colon", "v"), ("k", "comma,"), ("star*", "v"),
-                       ("<b>", "v"), ("k", "quote\""), ("new\nline", "v")):
+                       ("<b>", "v"), ("k", "quote\""), ("new\nline", "v"),
+                       # symbols, emoji, format and combining characters are
+                       # outside \p{L}\p{Z}\p{N}
+                       ("euro€", "v"), ("k", "\u00a9"), ("k", "smile\U0001F600"), ("zero\u200bwidth", "v"),
+                       ("k", "a\u0301")):
         expect_error("InvalidParameterException", b.ecs.tag_resource, resourceArn=arn,
                      tags=[{"key": key, "value": value}])
     assert listed(b, arn) == good

@@ -45,8 +45,9 @@ static void sort_keys(cJSON *j)
 		c->prev = prev;
 		prev = c;
 	}
-	sorted->prev = prev; /* cJSON keeps the tail in head->prev */
 	j->child = sorted;
+	if (sorted)
+		sorted->prev = prev; /* cJSON keeps the tail in head->prev */
 }
 
 /* Drop null members at every depth: a null member means an absent one, so

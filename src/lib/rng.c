@@ -71,6 +71,10 @@ void rng_uuid(struct rng *r, char out[37])
 
 void rng_hex32(struct rng *r, char out[33])
 {
-	snprintf(out, 33, "%016llx%016llx", (unsigned long long)rng_next(r),
-		 (unsigned long long)rng_next(r));
+	/* Two statements: the order in which a call's arguments are evaluated
+	 * is unspecified, and gcc and clang differ, so one seed would give
+	 * different ids depending on the compiler. */
+	uint64_t hi = rng_next(r);
+	uint64_t lo = rng_next(r);
+	snprintf(out, 33, "%016llx%016llx", (unsigned long long)hi, (unsigned long long)lo);
 }

@@ -92,8 +92,11 @@ static int sq_load(struct store *s, store_load_cb cb, void *arg, struct err *e)
 		const char *body = (const char *)sqlite3_column_text(s->load, 3);
 		size_t len = (size_t)sqlite3_column_bytes(s->load, 3);
 		if (cb(arg, kind, id, rev, body, len) != 0) {
+			/* kind and id point into the row: name them before the
+			 * reset frees it. */
+			err_set(e, 0, "store: record %s %s could not be loaded", kind, id);
 			sqlite3_reset(s->load);
-			return err_set(e, 0, "store: record %s %s could not be loaded", kind, id);
+			return -1;
 		}
 	}
 	sqlite3_reset(s->load);

@@ -197,14 +197,18 @@ int http_start(struct server *srv)
 										   : (rlim_t)srv->cfg.max_connections + 64;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	/* No MHD_OPTION_LISTENING_ADDRESS_REUSE: set to 1 it means SO_REUSEPORT,
+	 * which lets a second berthd bind the same port and silently take half
+	 * of the connections (with its own model and, maybe, store).  MHD's
+	 * default, SO_REUSEADDR, is what a quick restart needs. */
 	srv->mhd = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
 		on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
 		(unsigned)srv->cfg.http_threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->cfg.max_connections,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+		MHD_OPTION_END);
 	if (!srv->mhd) {
-		log_error("cannot listen on %s", srv->cfg.listen);
+		log_error("cannot listen on %s (is the port in use by another process?)", srv->cfg.listen);
 		return -1;
 	}
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);

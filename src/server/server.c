@@ -182,13 +182,10 @@ static void on_close(uv_handle_t *h)
 	(void)h;
 }
 
-static void on_shutdown_tick(uv_timer_t *h)
+/* Close every handle of the loop; the loop ends once their callbacks ran.
+ * MHD must be stopped first: its workers wake the loop through the inbox. */
+static void close_handles(struct server *srv)
 {
-	struct server *srv = h->data;
-	if (atomic_load(&srv->live) > 0 && srv->shutdown_ticks++ < 300)
-		return; /* in-flight requests still finishing (up to 3 s) */
-	uv_timer_stop(h);
-	http_stop(srv);
 	uv_close((uv_handle_t *)&srv->inbox, on_close);
 	uv_close((uv_handle_t *)&srv->prepare, on_close);
 	uv_close((uv_handle_t *)&srv->check, on_close);
@@ -196,6 +193,16 @@ static void on_shutdown_tick(uv_timer_t *h)
 	uv_close((uv_handle_t *)&srv->sigterm, on_close);
 	uv_close((uv_handle_t *)&srv->sigint, on_close);
 	uv_close((uv_handle_t *)&srv->shutdown_timer, on_close);
+}
+
+static void on_shutdown_tick(uv_timer_t *h)
+{
+	struct server *srv = h->data;
+	if (atomic_load(&srv->live) > 0 && srv->shutdown_ticks++ < 300)
+		return; /* in-flight requests still finishing (up to 3 s) */
+	uv_timer_stop(h);
+	http_stop(srv);
+	close_handles(srv);
 }
 
 static void begin_shutdown(struct server *srv, int code)
@@ -382,8 +389,16 @@ void server_release(struct server *srv)
 {
 	if (srv->mhd)
 		http_stop(srv);
-	if (srv->loop.data == NULL && uv_loop_alive(&srv->loop) == 0)
+	/* The loop exists once server_init got past uv_loop_init (the inbox is
+	 * made right after).  A start that failed later (the port is taken)
+	 * leaves its handles open: close them and run their callbacks, so the
+	 * loop closes cleanly and releases the signal handlers and fds. */
+	if (srv->inbox.loop) {
+		if (!uv_is_closing((uv_handle_t *)&srv->inbox))
+			close_handles(srv);
+		uv_run(&srv->loop, UV_RUN_DEFAULT);
 		uv_loop_close(&srv->loop);
+	}
 	if (srv->store)
 		srv->sops->close(srv->store);
 	srv->store = NULL;

@@ -5,15 +5,27 @@
  * durability story: SQLite commits it with fsync (synchronous=FULL unless
  * the "sync=normal" option is given, which stays safe against a process
  * crash but not a power loss), so an answer sent after commit is never lost
- * to kill -9. */
+ * to kill -9.
+ *
+ * One berthd a store: each process keeps the whole model in memory, so two
+ * on the same file would each acknowledge writes the other then overwrites.
+ * An flock on berth.lock beside the database (not on the database, whose
+ * POSIX locks are SQLite's) is held for the life of the handle and refuses a
+ * second opener; the kernel drops it when the process dies, kill -9 too. */
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "lib/xalloc.h"
 #include "store/store.h"
 
 struct store {
+	int lock_fd;                      /* berth.lock, flocked; -1 if none */
 	sqlite3 *db;
 	sqlite3_stmt *put, *del, *load, *begin, *commit, *rollback;
 };
@@ -34,7 +46,48 @@ static void sq_close(struct store *s)
 	sqlite3_finalize(s->commit);
 	sqlite3_finalize(s->rollback);
 	sqlite3_close(s->db);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
 	free(s);
+}
+
+/* Take the store's lock, recording our pid in it for the next one to name. */
+static int take_lock(struct store *s, const char *dir, struct err *e)
+{
+	char *path = xasprintf("%s/berth.lock", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int first = errno;
+	if (fd < 0 && (errno == EACCES || errno == EROFS))
+		fd = open(path, O_RDONLY | O_CLOEXEC); /* a read-only store still locks */
+	if (fd < 0) {
+		err_set(e, 0, "%s: %s", path, strerror(first));
+		free(path);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int saved = errno;
+		char pid[32] = "";
+		ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		if (saved == EWOULDBLOCK)
+			err_set(e, 0, "the store is in use by another berthd%s%s (%s is locked)", *pid ? ", pid " : "",
+				pid, path);
+		else
+			err_set(e, 0, "%s: cannot lock: %s", path, strerror(saved));
+		close(fd);
+		free(path);
+		return -1;
+	}
+	free(path);
+	char pid[32];
+	int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	/* Only a hint for the message above: a lock file we may not write (a
+	 * read-only store) keeps the old pid, which is harmless. */
+	if (ftruncate(fd, 0) == 0)
+		(void)!pwrite(fd, pid, (size_t)len, 0);
+	s->lock_fd = fd;
+	return 0;
 }
 
 static int prep(struct store *s, const char *sql, sqlite3_stmt **st, struct err *e)
@@ -47,6 +100,11 @@ static int prep(struct store *s, const char *sql, sqlite3_stmt **st, struct err 
 static int sq_open(const char *dir, const char *options, struct store **out, struct err *e)
 {
 	struct store *s = xcalloc(1, sizeof *s);
+	s->lock_fd = -1;
+	if (take_lock(s, dir, e)) {
+		sq_close(s);
+		return -1;
+	}
 	char *path = xasprintf("%s/berth.db", dir);
 	int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	free(path);
@@ -56,7 +114,7 @@ static int sq_open(const char *dir, const char *options, struct store **out, str
 		return -1;
 	}
 	const char *sync = (options && strstr(options, "sync=normal")) ? "NORMAL" : "FULL";
-	char *setup = xasprintf("PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA busy_timeout=2000;"
+	char *setup = xasprintf("PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA busy_timeout=2000; PRAGMA mmap_size=1073741824;"
 				"CREATE TABLE IF NOT EXISTS records(kind TEXT NOT NULL, id TEXT NOT NULL,"
 				" rev INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY(kind, id)) WITHOUT ROWID;",
 				sync);

@@ -128,13 +128,63 @@ static void add_stat(cJSON *a, const char *name, long v)
 	cJSON_AddItemToArray(a, t);
 }
 
-cJSON *codec_cluster(const struct cluster *c, unsigned include)
+/* The store's form of a cluster: only what cannot be derived and differs
+ * from the defaults, so that records stay small and a restart with many
+ * clusters parses little.  The counters are not stored: they are derived
+ * from the instances, tasks and services that change them. */
+static cJSON *cluster_record(const struct cluster *c)
 {
-	bool rec = include & CODEC_RECORD;
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "clusterArn", c->arn);
 	cJSON_AddStringToObject(o, "clusterName", c->name);
-	if (c->configuration && (rec || (include & CODEC_CONFIGURATIONS)))
+	cJSON_AddStringToObject(o, "status", cluster_status_name(c->status));
+	cJSON_AddStringToObject(o, "berthRegion", c->region);
+	cJSON_AddNumberToObject(o, "berthCreatedAt", codec_time(c->created_at));
+	if (c->configuration)
+		cJSON_AddItemToObject(o, "configuration", cJSON_Duplicate(c->configuration, 1));
+	if (c->tags.n)
+		cJSON_AddItemToObject(o, "tags", codec_tags(&c->tags));
+	if (c->insights)
+		cJSON_AddStringToObject(o, "berthInsights", c->insights);
+	if (c->n_cps) {
+		cJSON *cps = cJSON_AddArrayToObject(o, "capacityProviders");
+		for (size_t i = 0; i < c->n_cps; i++)
+			cJSON_AddItemToArray(cps, cJSON_CreateString(c->cps[i]));
+	}
+	if (c->default_strategy.n)
+		cJSON_AddItemToObject(o, "defaultCapacityProviderStrategy", codec_strategy(&c->default_strategy));
+	if (c->n_att) {
+		cJSON *a = cJSON_AddArrayToObject(o, "attachments");
+		for (size_t i = 0; i < c->n_att; i++) {
+			cJSON *t = cJSON_CreateObject();
+			cJSON_AddStringToObject(t, "id", c->att[i].id);
+			cJSON_AddStringToObject(t, "type", c->att[i].type);
+			cJSON_AddStringToObject(t, "status", c->att[i].status);
+			cJSON_AddItemToObject(t, "details", kv_list(&c->att[i].details));
+			cJSON_AddItemToArray(a, t);
+		}
+	}
+	if (c->att_status)
+		cJSON_AddStringToObject(o, "attachmentsStatus", c->att_status);
+	if (c->sc_namespace)
+		cJSON_AddStringToObject(o, "berthNamespace", c->sc_namespace);
+	if (c->create_args)
+		cJSON_AddStringToObject(o, "berthCreateArgs", c->create_args);
+	if (c->deleted_at)
+		cJSON_AddNumberToObject(o, "berthDeletedAt", codec_time(c->deleted_at));
+	if (c->transition_at)
+		cJSON_AddNumberToObject(o, "berthTransitionAt", codec_time(c->transition_at));
+	return o;
+}
+
+cJSON *codec_cluster(const struct cluster *c, unsigned include)
+{
+	if (include & CODEC_RECORD)
+		return cluster_record(c);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "clusterArn", c->arn);
+	cJSON_AddStringToObject(o, "clusterName", c->name);
+	if (c->configuration && (include & CODEC_CONFIGURATIONS))
 		cJSON_AddItemToObject(o, "configuration", cJSON_Duplicate(c->configuration, 1));
 	cJSON_AddStringToObject(o, "status", cluster_status_name(c->status));
 	cJSON_AddNumberToObject(o, "registeredContainerInstancesCount", (double)c->registered_instances);
@@ -152,9 +202,9 @@ cJSON *codec_cluster(const struct cluster *c, unsigned include)
 		add_stat(s, "drainingEC2ServiceCount", c->draining_ec2_services);
 		add_stat(s, "drainingFargateServiceCount", c->draining_fargate_services);
 	}
-	if (rec || (include & CODEC_TAGS))
+	if (include & CODEC_TAGS)
 		cJSON_AddItemToObject(o, "tags", codec_tags(&c->tags));
-	if (rec || (include & CODEC_SETTINGS)) {
+	if (include & CODEC_SETTINGS) {
 		cJSON *s = cJSON_AddArrayToObject(o, "settings");
 		cJSON *t = cJSON_CreateObject();
 		cJSON_AddStringToObject(t, "name", "containerInsights");
@@ -165,7 +215,7 @@ cJSON *codec_cluster(const struct cluster *c, unsigned include)
 	for (size_t i = 0; i < c->n_cps; i++)
 		cJSON_AddItemToArray(cps, cJSON_CreateString(c->cps[i]));
 	cJSON_AddItemToObject(o, "defaultCapacityProviderStrategy", codec_strategy(&c->default_strategy));
-	if (rec || (include & CODEC_ATTACHMENTS)) {
+	if (include & CODEC_ATTACHMENTS) {
 		cJSON *a = cJSON_AddArrayToObject(o, "attachments");
 		for (size_t i = 0; i < c->n_att; i++) {
 			cJSON *t = cJSON_CreateObject();
@@ -182,72 +232,94 @@ cJSON *codec_cluster(const struct cluster *c, unsigned include)
 		cJSON *d = cJSON_AddObjectToObject(o, "serviceConnectDefaults");
 		cJSON_AddStringToObject(d, "namespace", c->sc_namespace);
 	}
-	if (rec) {
-		cJSON_AddStringToObject(o, "berthRegion", c->region);
-		cJSON_AddNumberToObject(o, "berthCreatedAt", codec_time(c->created_at));
-		if (c->insights)
-			cJSON_AddStringToObject(o, "berthInsights", c->insights);
-		if (c->create_args)
-			cJSON_AddStringToObject(o, "berthCreateArgs", c->create_args);
-		if (c->deleted_at)
-			cJSON_AddNumberToObject(o, "berthDeletedAt", codec_time(c->deleted_at));
-		if (c->transition_at)
-			cJSON_AddNumberToObject(o, "berthTransitionAt", codec_time(c->transition_at));
-	}
 	return o;
+}
+
+static char *dup_str(const cJSON *v)
+{
+	return cJSON_IsString(v) ? xstrdup(v->valuestring) : NULL;
+}
+
+static void parse_attachments(struct cluster *c, const cJSON *att)
+{
+	int n = cJSON_GetArraySize(att);
+	if (n <= 0)
+		return;
+	c->att = xcalloc((size_t)n, sizeof *c->att);
+	const cJSON *a;
+	cJSON_ArrayForEach(a, att)
+	{
+		struct attachment *t = &c->att[c->n_att++];
+		snprintf(t->id, sizeof t->id, "%s", str_of(a, "id") ? str_of(a, "id") : "");
+		t->type = xstrdup(str_of(a, "type") ? str_of(a, "type") : "");
+		t->status = xstrdup(str_of(a, "status") ? str_of(a, "status") : "");
+		kv_list_parse(&t->details, cJSON_GetObjectItemCaseSensitive(a, "details"));
+	}
 }
 
 struct cluster *codec_cluster_from_record(const cJSON *j)
 {
-	const char *name = str_of(j, "clusterName");
-	const char *arn = str_of(j, "clusterArn");
-	const char *region = str_of(j, "berthRegion");
-	int st = cluster_status_parse(str_of(j, "status"));
-	if (!name || !arn || !region || st < 0)
-		return NULL;
 	struct cluster *c = xcalloc(1, sizeof *c);
-	c->name = xstrdup(name);
-	c->arn = xstrdup(arn);
-	c->region = xstrdup(region);
-	c->status = (enum cluster_status)st;
-	c->insights = dup_of(j, "berthInsights");
-	const cJSON *conf = cJSON_GetObjectItemCaseSensitive(j, "configuration");
-	if (cJSON_IsObject(conf))
-		c->configuration = cJSON_Duplicate(conf, 1);
-	const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "serviceConnectDefaults");
-	if (d)
-		c->sc_namespace = dup_of(d, "namespace");
-	const cJSON *cps = cJSON_GetObjectItemCaseSensitive(j, "capacityProviders");
-	int n = cJSON_GetArraySize(cps);
-	if (n > 0) {
-		c->cps = xcalloc((size_t)n, sizeof *c->cps);
-		const cJSON *e;
-		cJSON_ArrayForEach(e, cps)
-		if (cJSON_IsString(e))
-			c->cps[c->n_cps++] = xstrdup(e->valuestring);
-	}
-	codec_strategy_parse(&c->default_strategy,
-			     cJSON_GetObjectItemCaseSensitive(j, "defaultCapacityProviderStrategy"));
-	codec_tags_parse(&c->tags, cJSON_GetObjectItemCaseSensitive(j, "tags"));
-	const cJSON *att = cJSON_GetObjectItemCaseSensitive(j, "attachments");
-	n = cJSON_GetArraySize(att);
-	if (n > 0) {
-		c->att = xcalloc((size_t)n, sizeof *c->att);
-		const cJSON *a;
-		cJSON_ArrayForEach(a, att)
-		{
-			struct attachment *t = &c->att[c->n_att++];
-			snprintf(t->id, sizeof t->id, "%s", str_of(a, "id") ? str_of(a, "id") : "");
-			t->type = xstrdup(str_of(a, "type") ? str_of(a, "type") : "");
-			t->status = xstrdup(str_of(a, "status") ? str_of(a, "status") : "");
-			kv_list_parse(&t->details, cJSON_GetObjectItemCaseSensitive(a, "details"));
+	int st = -1;
+	/* One pass over the members: restart cost is parse cost. */
+	for (const cJSON *v = j ? j->child : NULL; v; v = v->next) {
+		const char *k = v->string;
+		if (!strcmp(k, "clusterArn")) {
+			free(c->arn);
+			c->arn = dup_str(v);
+		} else if (!strcmp(k, "clusterName")) {
+			free(c->name);
+			c->name = dup_str(v);
+		} else if (!strcmp(k, "status")) {
+			st = cJSON_IsString(v) ? cluster_status_parse(v->valuestring) : -1;
+		} else if (!strcmp(k, "berthRegion")) {
+			free(c->region);
+			c->region = dup_str(v);
+		} else if (!strcmp(k, "berthCreatedAt")) {
+			c->created_at = time_ms(v);
+		} else if (!strcmp(k, "configuration")) {
+			if (cJSON_IsObject(v) && !c->configuration)
+				c->configuration = cJSON_Duplicate(v, 1);
+		} else if (!strcmp(k, "tags")) {
+			codec_tags_parse(&c->tags, v);
+		} else if (!strcmp(k, "berthInsights")) {
+			free(c->insights);
+			c->insights = dup_str(v);
+		} else if (!strcmp(k, "capacityProviders")) {
+			int n = cJSON_GetArraySize(v);
+			if (n > 0 && !c->cps) {
+				c->cps = xcalloc((size_t)n, sizeof *c->cps);
+				const cJSON *e;
+				cJSON_ArrayForEach(e, v)
+				if (cJSON_IsString(e))
+					c->cps[c->n_cps++] = xstrdup(e->valuestring);
+			}
+		} else if (!strcmp(k, "defaultCapacityProviderStrategy")) {
+			strategy_release(&c->default_strategy);
+			codec_strategy_parse(&c->default_strategy, v);
+		} else if (!strcmp(k, "attachments")) {
+			if (!c->att)
+				parse_attachments(c, v);
+		} else if (!strcmp(k, "attachmentsStatus")) {
+			free(c->att_status);
+			c->att_status = dup_str(v);
+		} else if (!strcmp(k, "berthNamespace")) {
+			free(c->sc_namespace);
+			c->sc_namespace = dup_str(v);
+		} else if (!strcmp(k, "berthCreateArgs")) {
+			free(c->create_args);
+			c->create_args = dup_str(v);
+		} else if (!strcmp(k, "berthDeletedAt")) {
+			c->deleted_at = time_ms(v);
+		} else if (!strcmp(k, "berthTransitionAt")) {
+			c->transition_at = time_ms(v);
 		}
 	}
-	c->att_status = dup_of(j, "attachmentsStatus");
-	c->create_args = dup_of(j, "berthCreateArgs");
-	c->created_at = time_ms(cJSON_GetObjectItemCaseSensitive(j, "berthCreatedAt"));
-	c->deleted_at = time_ms(cJSON_GetObjectItemCaseSensitive(j, "berthDeletedAt"));
-	c->transition_at = time_ms(cJSON_GetObjectItemCaseSensitive(j, "berthTransitionAt"));
+	if (!c->name || !c->arn || !c->region || st < 0) {
+		cluster_free(c);
+		return NULL;
+	}
+	c->status = (enum cluster_status)st;
 	return c;
 }
 

@@ -424,29 +424,15 @@ int64_t api_cp_advance(struct api_ctx *ctx, struct region *r)
 				due = 0;
 				cp->transition_at = 0;
 				if (cp->update == CP_UPD_UPDATE_IN_PROGRESS) {
-					/* The provider may have joined a second cluster
-					 * while an update turning managed scaling on was
-					 * pending (the cluster checks the current
-					 * settings): then the update fails, as §3.5
-					 * allows, rather than break the one-cluster rule. */
-					size_t n = 0;
-					char *list = NULL;
-					if (cp->pending.ms.enabled && !cp->cur.ms.enabled)
-						list = clusters_of(r, cp->name, &n);
-					if (n > 1) {
-						cp->update = CP_UPD_UPDATE_FAILED;
-						free(cp->update_reason);
-						cp->update_reason = xasprintf(
-							"The capacity provider cannot be updated because managed scaling cannot be enabled while it is associated with more than one cluster (%s). Remove it from all but one cluster and try again.",
-							list);
-					} else {
-						cp->cur = cp->pending;
-						cp->update = CP_UPD_UPDATE_COMPLETE;
-						/* The clusters' scaling policies and draining
-						 * hooks follow the new settings. */
-						api_cluster_cp_changed(ctx, r, cp->name);
-					}
-					free(list);
+					/* The one-cluster rule for managed scaling was
+					 * checked when the update was accepted, and a
+					 * pending enable already counts when clusters
+					 * add the provider, so the update always applies. */
+					cp->cur = cp->pending;
+					cp->update = CP_UPD_UPDATE_COMPLETE;
+					/* The clusters' scaling policies and draining
+					 * hooks follow the new settings. */
+					api_cluster_cp_changed(ctx, r, cp->name);
 					cp->has_pending = false;
 				} else if (cp->update == CP_UPD_DELETE_IN_PROGRESS && cp->status == CP_ACTIVE) {
 					cp->status = CP_DEPROVISIONING;

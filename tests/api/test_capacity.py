@@ -563,26 +563,26 @@ def test_enabling_managed_scaling_on_a_shared_provider_refused(b):
 
 
 @berthd_args("--transition-ms", "2000")
-def test_pending_enable_fails_if_provider_joined_a_second_cluster(b):
-    """The cluster checks a provider's current settings, so a provider whose
-    update turning managed scaling on is still pending can join a second
-    cluster; the update must then fail (UPDATE_FAILED, §3.5) instead of
-    leaving a managed provider on two clusters."""
+@berthd_args("--transition-ms", "3000")
+def test_pending_enable_counts_against_sharing(b):
+    """An update turning managed scaling on counts as soon as it is accepted:
+    while it is pending the provider cannot join a second cluster, so a
+    managed provider never ends up on two clusters."""
     create(b, "p")
     b.ecs.create_cluster(clusterName="one", capacityProviders=["p"])
     b.ecs.create_cluster(clusterName="two")
     ans = b.ecs.update_capacity_provider(name="p", autoScalingGroupProvider={"managedScaling": {"status": "ENABLED"}})
     assert ans["capacityProvider"]["updateStatus"] == "UPDATE_IN_PROGRESS"
-    b.ecs.put_cluster_capacity_providers(cluster="two", capacityProviders=["p"], defaultCapacityProviderStrategy=[])
-    d = wait_until(lambda: describe(b, "p").get("updateStatus") != "UPDATE_IN_PROGRESS" and describe(b, "p"),
+    expect_error("InvalidParameterException", b.ecs.put_cluster_capacity_providers, cluster="two",
+                 capacityProviders=["p"], defaultCapacityProviderStrategy=[],
+                 message="already associated with cluster 'one'")
+    expect_error("InvalidParameterException", b.ecs.create_cluster, clusterName="three", capacityProviders=["p"],
+                 message="already associated with cluster 'one'")
+    d = wait_until(lambda: describe(b, "p").get("updateStatus") == "UPDATE_COMPLETE" and describe(b, "p"),
                    timeout=10, what="update finished")
-    assert d["updateStatus"] == "UPDATE_FAILED", d
-    assert "one, two" in d["updateStatusReason"], d
-    assert d["autoScalingGroupProvider"]["managedScaling"]["status"] == "DISABLED"
-    # the next update is accepted and clears the reason
-    ans = b.ecs.update_capacity_provider(name="p", autoScalingGroupProvider={"managedDraining": "DISABLED"})
-    assert ans["capacityProvider"]["updateStatus"] == "UPDATE_IN_PROGRESS"
-    assert "updateStatusReason" not in ans["capacityProvider"]
+    assert d["autoScalingGroupProvider"]["managedScaling"]["status"] == "ENABLED"
+    two = b.ecs.describe_clusters(clusters=["two"])["clusters"][0]
+    assert two["capacityProviders"] == []
 
 
 def test_associated_provider_attachments_follow_settings(b):

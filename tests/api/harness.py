@@ -61,6 +61,7 @@ class Berth:
     def start(self, port=0, timeout=10):
         env = dict(os.environ)
         env.update(self.env)
+        seen = self._started_lines() if os.path.exists(self.log_path) else 0
         log = open(self.log_path, "ab")
         listen = "127.0.0.1:%d" % (port or 0)
         self.proc = subprocess.Popen(
@@ -74,8 +75,8 @@ class Berth:
             with open(self.log_path, "rb") as f:
                 found = pat.findall(f.read())
             # the newest start line is the last one in the log
-            if found and self._started_lines() > getattr(self, "_seen_starts", 0):
-                self._seen_starts = self._started_lines()
+            # only a start line written by this process counts
+            if found and self._started_lines() > seen:
                 self.port = int(found[-1])
                 self._clients = {}
                 return self

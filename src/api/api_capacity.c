@@ -5,7 +5,7 @@
  *   Create        -> ACTIVE, no updateStatus
  *   Update        -> ACTIVE + UPDATE_IN_PROGRESS (old values shown)
  *                    -> new values + UPDATE_COMPLETE after the transition delay
- *   Delete, free  -> ACTIVE + DELETE_IN_PROGRESS -> DEPROVISIONING
+ *   Delete, free  -> ACTIVE + DELETE_IN_PROGRESS
  *                    -> INACTIVE + DELETE_COMPLETE, describable for the retention
  *   Delete, in use-> ACTIVE + DELETE_FAILED with the cluster named
  *
@@ -434,10 +434,14 @@ int64_t api_cp_advance(struct api_ctx *ctx, struct region *r)
 					 * hooks follow the new settings. */
 					api_cluster_cp_changed(ctx, r, cp->name);
 					cp->has_pending = false;
-				} else if (cp->update == CP_UPD_DELETE_IN_PROGRESS && cp->status == CP_ACTIVE) {
-					cp->status = CP_DEPROVISIONING;
-					cp->transition_at = due = ctx->now + ctx->cfg->transition_ms;
-				} else if (cp->status == CP_DEPROVISIONING) {
+				} else if (cp->update == CP_UPD_DELETE_IN_PROGRESS || cp->status == CP_DEPROVISIONING) {
+					/* Straight from ACTIVE to INACTIVE: Terraform's
+					 * AWS provider (5.x) waits for deletion with
+					 * ACTIVE as its only pending state and fails on
+					 * DEPROVISIONING, so real ECS evidently does not
+					 * show it for Auto Scaling group providers.  A
+					 * DEPROVISIONING record from an older berthd
+					 * completes here too. */
 					cp->status = CP_INACTIVE;
 					cp->update = CP_UPD_DELETE_COMPLETE;
 					cp->deleted_at = ctx->now;

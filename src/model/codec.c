@@ -128,6 +128,20 @@ static void add_stat(cJSON *a, const char *name, long v)
 	cJSON_AddItemToArray(a, t);
 }
 
+static cJSON *attachments_json(const struct cluster *c)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; i < c->n_att; i++) {
+		cJSON *t = cJSON_CreateObject();
+		cJSON_AddStringToObject(t, "id", c->att[i].id);
+		cJSON_AddStringToObject(t, "type", c->att[i].type);
+		cJSON_AddStringToObject(t, "status", c->att[i].status);
+		cJSON_AddItemToObject(t, "details", kv_list(&c->att[i].details));
+		cJSON_AddItemToArray(a, t);
+	}
+	return a;
+}
+
 /* The store's form of a cluster: only what cannot be derived and differs
  * from the defaults, so that records stay small and a restart with many
  * clusters parses little.  The counters are not stored: they are derived
@@ -153,17 +167,8 @@ static cJSON *cluster_record(const struct cluster *c)
 	}
 	if (c->default_strategy.n)
 		cJSON_AddItemToObject(o, "defaultCapacityProviderStrategy", codec_strategy(&c->default_strategy));
-	if (c->n_att) {
-		cJSON *a = cJSON_AddArrayToObject(o, "attachments");
-		for (size_t i = 0; i < c->n_att; i++) {
-			cJSON *t = cJSON_CreateObject();
-			cJSON_AddStringToObject(t, "id", c->att[i].id);
-			cJSON_AddStringToObject(t, "type", c->att[i].type);
-			cJSON_AddStringToObject(t, "status", c->att[i].status);
-			cJSON_AddItemToObject(t, "details", kv_list(&c->att[i].details));
-			cJSON_AddItemToArray(a, t);
-		}
-	}
+	if (c->n_att)
+		cJSON_AddItemToObject(o, "attachments", attachments_json(c));
 	if (c->att_status)
 		cJSON_AddStringToObject(o, "attachmentsStatus", c->att_status);
 	if (c->sc_namespace)
@@ -216,15 +221,7 @@ cJSON *codec_cluster(const struct cluster *c, unsigned include)
 		cJSON_AddItemToArray(cps, cJSON_CreateString(c->cps[i]));
 	cJSON_AddItemToObject(o, "defaultCapacityProviderStrategy", codec_strategy(&c->default_strategy));
 	if (include & CODEC_ATTACHMENTS) {
-		cJSON *a = cJSON_AddArrayToObject(o, "attachments");
-		for (size_t i = 0; i < c->n_att; i++) {
-			cJSON *t = cJSON_CreateObject();
-			cJSON_AddStringToObject(t, "id", c->att[i].id);
-			cJSON_AddStringToObject(t, "type", c->att[i].type);
-			cJSON_AddStringToObject(t, "status", c->att[i].status);
-			cJSON_AddItemToObject(t, "details", kv_list(&c->att[i].details));
-			cJSON_AddItemToArray(a, t);
-		}
+		cJSON_AddItemToObject(o, "attachments", attachments_json(c));
 		if (c->att_status)
 			cJSON_AddStringToObject(o, "attachmentsStatus", c->att_status);
 	}

@@ -28,6 +28,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int code = server_run(&srv);
+	/* Stopping is under way and bounded (the store's final checkpoint);
+	 * a repeated SIGTERM must not cut it short. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
 	server_release(&srv);
 	log_info("stopped");
 	return code;

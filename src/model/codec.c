@@ -8,6 +8,41 @@
 
 #include "lib/xalloc.h"
 
+/* Member keys are string literals: adding them as constants spares a copy
+ * and a free per member on every answer. */
+static void put_str(cJSON *o, const char *key, const char *v)
+{
+	cJSON_AddItemToObjectCS(o, key, cJSON_CreateString(v));
+}
+
+/* Whole numbers are printed here once: cJSON prints every number with
+ * "%1.15g" and reads it back to check, which dominated answer encoding. */
+static cJSON *int_json(long v)
+{
+	char buf[24];
+	snprintf(buf, sizeof buf, "%ld", v);
+	return cJSON_CreateRaw(buf);
+}
+
+static void put_int(cJSON *o, const char *key, long v)
+{
+	cJSON_AddItemToObjectCS(o, key, int_json(v));
+}
+
+static cJSON *put_array(cJSON *o, const char *key)
+{
+	cJSON *a = cJSON_CreateArray();
+	cJSON_AddItemToObjectCS(o, key, a);
+	return a;
+}
+
+static cJSON *put_object(cJSON *o, const char *key)
+{
+	cJSON *a = cJSON_CreateObject();
+	cJSON_AddItemToObjectCS(o, key, a);
+	return a;
+}
+
 double codec_time(int64_t ms)
 {
 	return (double)ms / 1000.0;
@@ -33,6 +68,8 @@ static char *dup_of(const cJSON *o, const char *name)
 static int int_of(const cJSON *o, const char *name, int dflt)
 {
 	const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, name);
+	if (cJSON_IsRaw(j)) /* a whole number from int_json, not yet printed */
+		return atoi(j->valuestring);
 	return cJSON_IsNumber(j) ? (int)j->valuedouble : dflt;
 }
 
@@ -41,8 +78,8 @@ cJSON *codec_tags(const struct kvlist *tags)
 	cJSON *a = cJSON_CreateArray();
 	for (size_t i = 0; i < tags->n; i++) {
 		cJSON *t = cJSON_CreateObject();
-		cJSON_AddStringToObject(t, "key", tags->v[i].key);
-		cJSON_AddStringToObject(t, "value", tags->v[i].value);
+		put_str(t, "key", tags->v[i].key);
+		put_str(t, "value", tags->v[i].value);
 		cJSON_AddItemToArray(a, t);
 	}
 	return a;
@@ -65,9 +102,9 @@ cJSON *codec_strategy(const struct strategy *s)
 	cJSON *a = cJSON_CreateArray();
 	for (size_t i = 0; i < s->n; i++) {
 		cJSON *t = cJSON_CreateObject();
-		cJSON_AddStringToObject(t, "capacityProvider", s->v[i].provider);
-		cJSON_AddNumberToObject(t, "weight", s->v[i].weight);
-		cJSON_AddNumberToObject(t, "base", s->v[i].base);
+		put_str(t, "capacityProvider", s->v[i].provider);
+		put_int(t, "weight", s->v[i].weight);
+		put_int(t, "base", s->v[i].base);
 		cJSON_AddItemToArray(a, t);
 	}
 	return a;
@@ -99,8 +136,8 @@ static cJSON *kv_list(const struct kvlist *l)
 	cJSON *a = cJSON_CreateArray();
 	for (size_t i = 0; i < l->n; i++) {
 		cJSON *t = cJSON_CreateObject();
-		cJSON_AddStringToObject(t, "name", l->v[i].key);
-		cJSON_AddStringToObject(t, "value", l->v[i].value);
+		put_str(t, "name", l->v[i].key);
+		put_str(t, "value", l->v[i].value);
 		cJSON_AddItemToArray(a, t);
 	}
 	return a;
@@ -123,8 +160,8 @@ static void add_stat(cJSON *a, const char *name, long v)
 	char buf[32];
 	snprintf(buf, sizeof buf, "%ld", v);
 	cJSON *t = cJSON_CreateObject();
-	cJSON_AddStringToObject(t, "name", name);
-	cJSON_AddStringToObject(t, "value", buf);
+	put_str(t, "name", name);
+	put_str(t, "value", buf);
 	cJSON_AddItemToArray(a, t);
 }
 
@@ -133,10 +170,10 @@ static cJSON *attachments_json(const struct cluster *c)
 	cJSON *a = cJSON_CreateArray();
 	for (size_t i = 0; i < c->n_att; i++) {
 		cJSON *t = cJSON_CreateObject();
-		cJSON_AddStringToObject(t, "id", c->att[i].id);
-		cJSON_AddStringToObject(t, "type", c->att[i].type);
-		cJSON_AddStringToObject(t, "status", c->att[i].status);
-		cJSON_AddItemToObject(t, "details", kv_list(&c->att[i].details));
+		put_str(t, "id", c->att[i].id);
+		put_str(t, "type", c->att[i].type);
+		put_str(t, "status", c->att[i].status);
+		cJSON_AddItemToObjectCS(t, "details", kv_list(&c->att[i].details));
 		cJSON_AddItemToArray(a, t);
 	}
 	return a;
@@ -149,36 +186,36 @@ static cJSON *attachments_json(const struct cluster *c)
 static cJSON *cluster_record(const struct cluster *c)
 {
 	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "clusterArn", c->arn);
-	cJSON_AddStringToObject(o, "clusterName", c->name);
-	cJSON_AddStringToObject(o, "status", cluster_status_name(c->status));
-	cJSON_AddStringToObject(o, "berthRegion", c->region);
-	cJSON_AddNumberToObject(o, "berthCreatedAt", codec_time(c->created_at));
+	put_str(o, "clusterArn", c->arn);
+	put_str(o, "clusterName", c->name);
+	put_str(o, "status", cluster_status_name(c->status));
+	put_str(o, "berthRegion", c->region);
+	cJSON_AddItemToObjectCS(o, "berthCreatedAt", cJSON_CreateNumber(codec_time(c->created_at)));
 	if (c->configuration)
-		cJSON_AddItemToObject(o, "configuration", cJSON_Duplicate(c->configuration, 1));
+		cJSON_AddItemToObjectCS(o, "configuration", cJSON_Duplicate(c->configuration, 1));
 	if (c->tags.n)
-		cJSON_AddItemToObject(o, "tags", codec_tags(&c->tags));
+		cJSON_AddItemToObjectCS(o, "tags", codec_tags(&c->tags));
 	if (c->insights)
-		cJSON_AddStringToObject(o, "berthInsights", c->insights);
+		put_str(o, "berthInsights", c->insights);
 	if (c->n_cps) {
-		cJSON *cps = cJSON_AddArrayToObject(o, "capacityProviders");
+		cJSON *cps = put_array(o, "capacityProviders");
 		for (size_t i = 0; i < c->n_cps; i++)
 			cJSON_AddItemToArray(cps, cJSON_CreateString(c->cps[i]));
 	}
 	if (c->default_strategy.n)
-		cJSON_AddItemToObject(o, "defaultCapacityProviderStrategy", codec_strategy(&c->default_strategy));
+		cJSON_AddItemToObjectCS(o, "defaultCapacityProviderStrategy", codec_strategy(&c->default_strategy));
 	if (c->n_att)
-		cJSON_AddItemToObject(o, "attachments", attachments_json(c));
+		cJSON_AddItemToObjectCS(o, "attachments", attachments_json(c));
 	if (c->att_status)
-		cJSON_AddStringToObject(o, "attachmentsStatus", c->att_status);
+		put_str(o, "attachmentsStatus", c->att_status);
 	if (c->sc_namespace)
-		cJSON_AddStringToObject(o, "berthNamespace", c->sc_namespace);
+		put_str(o, "berthNamespace", c->sc_namespace);
 	if (c->create_args)
-		cJSON_AddStringToObject(o, "berthCreateArgs", c->create_args);
+		put_str(o, "berthCreateArgs", c->create_args);
 	if (c->deleted_at)
-		cJSON_AddNumberToObject(o, "berthDeletedAt", codec_time(c->deleted_at));
+		cJSON_AddItemToObjectCS(o, "berthDeletedAt", cJSON_CreateNumber(codec_time(c->deleted_at)));
 	if (c->transition_at)
-		cJSON_AddNumberToObject(o, "berthTransitionAt", codec_time(c->transition_at));
+		cJSON_AddItemToObjectCS(o, "berthTransitionAt", cJSON_CreateNumber(codec_time(c->transition_at)));
 	return o;
 }
 
@@ -187,17 +224,17 @@ cJSON *codec_cluster(const struct cluster *c, unsigned include)
 	if (include & CODEC_RECORD)
 		return cluster_record(c);
 	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "clusterArn", c->arn);
-	cJSON_AddStringToObject(o, "clusterName", c->name);
+	put_str(o, "clusterArn", c->arn);
+	put_str(o, "clusterName", c->name);
 	if (c->configuration && (include & CODEC_CONFIGURATIONS))
-		cJSON_AddItemToObject(o, "configuration", cJSON_Duplicate(c->configuration, 1));
-	cJSON_AddStringToObject(o, "status", cluster_status_name(c->status));
-	cJSON_AddNumberToObject(o, "registeredContainerInstancesCount", (double)c->registered_instances);
-	cJSON_AddNumberToObject(o, "runningTasksCount", (double)c->running_tasks);
-	cJSON_AddNumberToObject(o, "pendingTasksCount", (double)c->pending_tasks);
-	cJSON_AddNumberToObject(o, "activeServicesCount", (double)c->active_services);
+		cJSON_AddItemToObjectCS(o, "configuration", cJSON_Duplicate(c->configuration, 1));
+	put_str(o, "status", cluster_status_name(c->status));
+	put_int(o, "registeredContainerInstancesCount", (long)c->registered_instances);
+	put_int(o, "runningTasksCount", (long)c->running_tasks);
+	put_int(o, "pendingTasksCount", (long)c->pending_tasks);
+	put_int(o, "activeServicesCount", (long)c->active_services);
 	if (include & CODEC_STATISTICS) {
-		cJSON *s = cJSON_AddArrayToObject(o, "statistics");
+		cJSON *s = put_array(o, "statistics");
 		add_stat(s, "runningEC2TasksCount", c->running_ec2);
 		add_stat(s, "runningFargateTasksCount", c->running_fargate);
 		add_stat(s, "pendingEC2TasksCount", c->pending_ec2);
@@ -208,26 +245,26 @@ cJSON *codec_cluster(const struct cluster *c, unsigned include)
 		add_stat(s, "drainingFargateServiceCount", c->draining_fargate_services);
 	}
 	if (include & CODEC_TAGS)
-		cJSON_AddItemToObject(o, "tags", codec_tags(&c->tags));
+		cJSON_AddItemToObjectCS(o, "tags", codec_tags(&c->tags));
 	if (include & CODEC_SETTINGS) {
-		cJSON *s = cJSON_AddArrayToObject(o, "settings");
+		cJSON *s = put_array(o, "settings");
 		cJSON *t = cJSON_CreateObject();
-		cJSON_AddStringToObject(t, "name", "containerInsights");
-		cJSON_AddStringToObject(t, "value", c->insights ? c->insights : "disabled");
+		put_str(t, "name", "containerInsights");
+		put_str(t, "value", c->insights ? c->insights : "disabled");
 		cJSON_AddItemToArray(s, t);
 	}
-	cJSON *cps = cJSON_AddArrayToObject(o, "capacityProviders");
+	cJSON *cps = put_array(o, "capacityProviders");
 	for (size_t i = 0; i < c->n_cps; i++)
 		cJSON_AddItemToArray(cps, cJSON_CreateString(c->cps[i]));
-	cJSON_AddItemToObject(o, "defaultCapacityProviderStrategy", codec_strategy(&c->default_strategy));
+	cJSON_AddItemToObjectCS(o, "defaultCapacityProviderStrategy", codec_strategy(&c->default_strategy));
 	if (include & CODEC_ATTACHMENTS) {
-		cJSON_AddItemToObject(o, "attachments", attachments_json(c));
+		cJSON_AddItemToObjectCS(o, "attachments", attachments_json(c));
 		if (c->att_status)
-			cJSON_AddStringToObject(o, "attachmentsStatus", c->att_status);
+			put_str(o, "attachmentsStatus", c->att_status);
 	}
 	if (c->sc_namespace) {
-		cJSON *d = cJSON_AddObjectToObject(o, "serviceConnectDefaults");
-		cJSON_AddStringToObject(d, "namespace", c->sc_namespace);
+		cJSON *d = put_object(o, "serviceConnectDefaults");
+		put_str(d, "namespace", c->sc_namespace);
 	}
 	return o;
 }
@@ -328,15 +365,15 @@ static const char *onoff(bool b)
 static cJSON *asg_settings_json(const struct capacity_provider *cp, const struct asg_settings *s)
 {
 	cJSON *a = cJSON_CreateObject();
-	cJSON_AddStringToObject(a, "autoScalingGroupArn", cp->asg_arn);
-	cJSON *ms = cJSON_AddObjectToObject(a, "managedScaling");
-	cJSON_AddStringToObject(ms, "status", onoff(s->ms.enabled));
-	cJSON_AddNumberToObject(ms, "targetCapacity", s->ms.target_capacity);
-	cJSON_AddNumberToObject(ms, "minimumScalingStepSize", s->ms.min_step);
-	cJSON_AddNumberToObject(ms, "maximumScalingStepSize", s->ms.max_step);
-	cJSON_AddNumberToObject(ms, "instanceWarmupPeriod", s->ms.warmup);
-	cJSON_AddStringToObject(a, "managedTerminationProtection", onoff(s->termination_protection));
-	cJSON_AddStringToObject(a, "managedDraining", onoff(s->draining));
+	put_str(a, "autoScalingGroupArn", cp->asg_arn);
+	cJSON *ms = put_object(a, "managedScaling");
+	put_str(ms, "status", onoff(s->ms.enabled));
+	put_int(ms, "targetCapacity", s->ms.target_capacity);
+	put_int(ms, "minimumScalingStepSize", s->ms.min_step);
+	put_int(ms, "maximumScalingStepSize", s->ms.max_step);
+	put_int(ms, "instanceWarmupPeriod", s->ms.warmup);
+	put_str(a, "managedTerminationProtection", onoff(s->termination_protection));
+	put_str(a, "managedDraining", onoff(s->draining));
 	return a;
 }
 
@@ -359,27 +396,27 @@ cJSON *codec_cp(const struct capacity_provider *cp, unsigned include)
 {
 	bool rec = include & CODEC_RECORD;
 	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "capacityProviderArn", cp->arn);
-	cJSON_AddStringToObject(o, "name", cp->name);
-	cJSON_AddStringToObject(o, "status", cp_status_name(cp->status));
-	cJSON_AddItemToObject(o, "autoScalingGroupProvider", asg_settings_json(cp, &cp->cur));
+	put_str(o, "capacityProviderArn", cp->arn);
+	put_str(o, "name", cp->name);
+	put_str(o, "status", cp_status_name(cp->status));
+	cJSON_AddItemToObjectCS(o, "autoScalingGroupProvider", asg_settings_json(cp, &cp->cur));
 	if (cp->update != CP_UPD_NONE)
-		cJSON_AddStringToObject(o, "updateStatus", cp_update_name(cp->update));
+		put_str(o, "updateStatus", cp_update_name(cp->update));
 	if (cp->update_reason)
-		cJSON_AddStringToObject(o, "updateStatusReason", cp->update_reason);
+		put_str(o, "updateStatusReason", cp->update_reason);
 	if (rec || (include & CODEC_TAGS))
-		cJSON_AddItemToObject(o, "tags", codec_tags(&cp->tags));
-	cJSON_AddStringToObject(o, "type", cp_type_name(cp->type));
+		cJSON_AddItemToObjectCS(o, "tags", codec_tags(&cp->tags));
+	put_str(o, "type", cp_type_name(cp->type));
 	if (rec) {
-		cJSON_AddStringToObject(o, "berthRegion", cp->region);
-		cJSON_AddStringToObject(o, "berthAsgName", cp->asg_name);
-		cJSON_AddNumberToObject(o, "berthCreatedAt", codec_time(cp->created_at));
+		put_str(o, "berthRegion", cp->region);
+		put_str(o, "berthAsgName", cp->asg_name);
+		cJSON_AddItemToObjectCS(o, "berthCreatedAt", cJSON_CreateNumber(codec_time(cp->created_at)));
 		if (cp->deleted_at)
-			cJSON_AddNumberToObject(o, "berthDeletedAt", codec_time(cp->deleted_at));
+			cJSON_AddItemToObjectCS(o, "berthDeletedAt", cJSON_CreateNumber(codec_time(cp->deleted_at)));
 		if (cp->transition_at)
-			cJSON_AddNumberToObject(o, "berthTransitionAt", codec_time(cp->transition_at));
+			cJSON_AddItemToObjectCS(o, "berthTransitionAt", cJSON_CreateNumber(codec_time(cp->transition_at)));
 		if (cp->has_pending)
-			cJSON_AddItemToObject(o, "berthPending", asg_settings_json(cp, &cp->pending));
+			cJSON_AddItemToObjectCS(o, "berthPending", asg_settings_json(cp, &cp->pending));
 	}
 	return o;
 }
@@ -389,14 +426,14 @@ cJSON *codec_cp_builtin(const struct model *m, const char *region, const char *n
 	cJSON *o = cJSON_CreateObject();
 	char *res = xasprintf("capacity-provider/%s", name);
 	char *arn = model_arn(m, region, res);
-	cJSON_AddStringToObject(o, "capacityProviderArn", arn);
+	put_str(o, "capacityProviderArn", arn);
 	free(arn);
 	free(res);
-	cJSON_AddStringToObject(o, "name", name);
-	cJSON_AddStringToObject(o, "status", "ACTIVE");
+	put_str(o, "name", name);
+	put_str(o, "status", "ACTIVE");
 	if (include & CODEC_TAGS)
-		cJSON_AddArrayToObject(o, "tags");
-	cJSON_AddStringToObject(o, "type", name);
+		put_array(o, "tags");
+	put_str(o, "type", name);
 	return o;
 }
 
@@ -437,7 +474,7 @@ struct capacity_provider *codec_cp_from_record(const cJSON *j)
 cJSON *codec_region(const struct region *r)
 {
 	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "region", r->name);
+	put_str(o, "region", r->name);
 	cJSON_AddBoolToObject(o, "defaultCreated", r->default_created);
 	return o;
 }

@@ -24,16 +24,7 @@
 
 #define FUZZ_MAX_ARGS 16
 
-#define FUZZ_CHECK(c, ...)                                                    \
-	do {                                                                  \
-		if (!(c)) {                                                   \
-			fprintf(stderr, "fuzz_config: %s:%d: invariant %s: ", \
-				__FILE__, __LINE__, #c);                      \
-			fprintf(stderr, __VA_ARGS__);                         \
-			fputc('\n', stderr);                                  \
-			abort();                                              \
-		}                                                             \
-	} while (0)
+#include "fuzz_check.h"
 
 extern char **environ;
 

@@ -64,17 +64,7 @@
 
 #define ECS_PREFIX "AmazonEC2ContainerServiceV20141113."
 
-/* A broken invariant: say which and abort, so libFuzzer keeps the input. */
-#define FUZZ_CHECK(c, ...)                                                   \
-	do {                                                                 \
-		if (!(c)) {                                                  \
-			fprintf(stderr, "fuzz_request: %s:%d: invariant %s: ", \
-				__FILE__, __LINE__, #c);                     \
-			fprintf(stderr, __VA_ARGS__);                        \
-			fputc('\n', stderr);                                 \
-			abort();                                             \
-		}                                                            \
-	} while (0)
+#include "fuzz_check.h"
 
 /* The X-Amz-Target of each action byte.  A name starting with '!' is sent
  * as the whole target (another service); NULL sends no target at all. */

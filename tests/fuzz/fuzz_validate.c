@@ -23,16 +23,7 @@
 #include "api/errors.h"
 #include "api/validate.h"
 
-#define FUZZ_CHECK(c, ...)                                                      \
-	do {                                                                    \
-		if (!(c)) {                                                     \
-			fprintf(stderr, "fuzz_validate: %s:%d: invariant %s: ", \
-				__FILE__, __LINE__, #c);                        \
-			fprintf(stderr, __VA_ARGS__);                           \
-			fputc('\n', stderr);                                    \
-			abort();                                                \
-		}                                                               \
-	} while (0)
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

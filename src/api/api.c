@@ -46,20 +46,27 @@ int api_call(struct api_ctx *ctx, const char *action, const cJSON *in, cJSON **o
 	return r;
 }
 
+static void sooner(int64_t *next, int64_t at)
+{
+	if (at && (!*next || at < *next))
+		*next = at;
+}
+
 int64_t api_advance(struct api_ctx *ctx)
 {
 	int64_t next = 0;
+	/* Tasks first: a task that stops frees its instance and definition
+	 * for the steps below. */
+	sooner(&next, api_task_advance(ctx));
 	for (size_t i = 0; i < ctx->m->regions.n; i++) {
 		struct region *r = ctx->m->regions.v[i].val;
 		const char *saved = ctx->region;
 		ctx->region = r->name;
-		int64_t a = api_cluster_advance(ctx, r);
-		int64_t b = api_cp_advance(ctx, r);
+		sooner(&next, api_cluster_advance(ctx, r));
+		sooner(&next, api_cp_advance(ctx, r));
+		sooner(&next, api_td_advance(ctx, r));
+		sooner(&next, api_ci_advance(ctx, r));
 		ctx->region = saved;
-		if (a && (!next || a < next))
-			next = a;
-		if (b && (!next || b < next))
-			next = b;
 	}
 	/* A step may start another transition (a provider update puts its
 	 * clusters' attachments in progress). */

@@ -25,6 +25,12 @@ struct api_config {
 	int64_t transition_ms;          /* how long PROVISIONING/UPDATE_IN_PROGRESS... last */
 	int64_t cluster_retention_ms;   /* INACTIVE clusters stay describable this long */
 	int64_t cp_retention_ms;        /* INACTIVE capacity providers likewise */
+	int64_t instance_retention_ms;  /* INACTIVE container instances likewise */
+	int64_t task_retention_ms;      /* STOPPED tasks likewise (ECS: about an hour) */
+	int64_t sim_step_ms;            /* sim driver: one lifecycle step */
+	int64_t capacity_wait_ms;       /* PROVISIONING tasks give up after this */
+	long fargate_capacity;          /* sim: Fargate tasks at once a region, 0 unlimited */
+	long max_provisioning_tasks;    /* PROVISIONING tasks a cluster may hold */
 };
 
 /* What one request sees.  All pointers are borrowed for the call. */
@@ -121,13 +127,39 @@ int api_delete_capacity_provider(struct api_ctx *, const cJSON *, cJSON **, stru
 int api_tag_resource(struct api_ctx *, const cJSON *, cJSON **, struct err *);
 int api_untag_resource(struct api_ctx *, const cJSON *, cJSON **, struct err *);
 int api_list_tags_for_resource(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_register_task_definition(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_describe_task_definition(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_list_task_definitions(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_list_task_definition_families(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_deregister_task_definition(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_delete_task_definitions(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_register_container_instance(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_deregister_container_instance(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_describe_container_instances(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_list_container_instances(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_update_container_instances_state(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_put_attributes(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_delete_attributes(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_list_attributes(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_run_task(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_start_task(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_stop_task(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_describe_tasks(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_list_tasks(struct api_ctx *, const cJSON *, cJSON **, struct err *);
 
 /* A provider's settings changed: the attachments of the clusters that use
  * it follow (a scaling policy with managed scaling, a lifecycle hook with
  * managed draining), and those clusters go UPDATE_IN_PROGRESS. */
 void api_cluster_cp_changed(struct api_ctx *ctx, struct region *r, const char *cp_name);
 
+/* Tasks on an instance that goes away (forced deregistration): they stop
+ * with reason (api_task.c). */
+void api_tasks_instance_gone(struct api_ctx *ctx, struct container_instance *ci, const char *reason);
+
 /* Lifecycle steps of each resource, called by api_advance. */
+int64_t api_td_advance(struct api_ctx *ctx, struct region *r);
+int64_t api_ci_advance(struct api_ctx *ctx, struct region *r);
+int64_t api_task_advance(struct api_ctx *ctx);
 int64_t api_cluster_advance(struct api_ctx *ctx, struct region *r);
 int64_t api_cp_advance(struct api_ctx *ctx, struct region *r);
 

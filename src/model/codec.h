@@ -40,6 +40,28 @@ cJSON *codec_cp(const struct capacity_provider *cp, unsigned include);
 cJSON *codec_cp_builtin(const struct model *m, const char *region, const char *name, unsigned include);
 struct capacity_provider *codec_cp_from_record(const cJSON *j);
 
+/* Task definitions: the taskDefinition object (CODEC_TAGS adds nothing
+ * here: DescribeTaskDefinition answers tags beside it, see codec_tags).
+ * Records are "<region>/<family>:<revision>". */
+cJSON *codec_td(const struct task_def *td, unsigned include);
+struct task_def *codec_td_from_record(const cJSON *j);
+char *codec_td_record_id(const struct task_def *td);
+
+/* Container instances (CODEC_TAGS: with tags).  Records are
+ * "<region>/<cluster>/<id>". */
+cJSON *codec_ci(const struct model *m, const struct container_instance *ci, unsigned include);
+struct container_instance *codec_ci_from_record(const cJSON *j);
+char *codec_ci_record_id(const struct container_instance *ci);
+
+/* Tasks (CODEC_TAGS: with tags).  Records are "<region>/<cluster>/<id>";
+ * a task record refers to its cluster, task definition and instance, so
+ * tasks are loaded after everything else: codec_task_load finds them in m
+ * and indexes the task (returns -1 if the record is malformed or they are
+ * gone). */
+cJSON *codec_task(const struct model *m, const struct task *t, unsigned include);
+int codec_task_load(struct model *m, const cJSON *j);
+char *codec_task_record_id(const struct task *t);
+
 cJSON *codec_region(const struct region *r);
 void codec_region_apply(struct region *r, const cJSON *j);
 

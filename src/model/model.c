@@ -1,6 +1,7 @@
 /* model: indexes, ownership and the dirty set.  See model.h. */
 #include "model/model.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,6 +187,16 @@ void cluster_free(struct cluster *c)
 	free(c->att);
 	free(c->att_status);
 	free(c->create_args);
+	/* Tasks first: they point at the instances. */
+	for (size_t i = 0; i < c->active.n; i++)
+		task_free(c->active.v[i]);
+	for (size_t i = 0; i < c->stopped.n; i++)
+		task_free(c->stopped.v[i]);
+	task_list_release(&c->active);
+	task_list_release(&c->stopped);
+	for (size_t i = 0; i < c->instances.n; i++)
+		ci_free(c->instances.v[i].val);
+	sidx_release(&c->instances);
 	free(c);
 }
 
@@ -203,14 +214,22 @@ void cp_free(struct capacity_provider *cp)
 	free(cp);
 }
 
+static void family_free(struct td_family *f);
+
 static void region_free(struct region *r)
 {
+	/* Clusters (and their tasks) before the task definitions they use. */
 	for (size_t i = 0; i < r->clusters.n; i++)
 		cluster_free(r->clusters.v[i].val);
 	for (size_t i = 0; i < r->cps.n; i++)
 		cp_free(r->cps.v[i].val);
+	for (size_t i = 0; i < r->families.n; i++)
+		family_free(r->families.v[i].val);
 	sidx_release(&r->clusters);
 	sidx_release(&r->cps);
+	sidx_release(&r->families);
+	sidx_release(&r->ec2_instances);
+	hmap_release(&r->tasks);
 	free(r->name);
 	free(r);
 }
@@ -220,6 +239,10 @@ void model_release(struct model *m)
 	for (size_t i = 0; i < m->regions.n; i++)
 		region_free(m->regions.v[i].val);
 	sidx_release(&m->regions);
+	free(m->due.v);
+	for (size_t i = 0; i < m->interned.n; i++)
+		free(m->interned.v[i].val);
+	sidx_release(&m->interned);
 	model_changes_free(m->changes, m->n_changes);
 	free(m->account);
 	free(m->partition);
@@ -240,6 +263,9 @@ struct region *model_region(struct model *m, const char *name)
 	r->name = xstrdup(name);
 	sidx_init(&r->clusters);
 	sidx_init(&r->cps);
+	sidx_init(&r->families);
+	sidx_init(&r->ec2_instances);
+	hmap_init(&r->tasks);
 	sidx_put(&m->regions, r->name, r);
 	return r;
 }
@@ -293,6 +319,9 @@ struct model_change *model_take_dirty(struct model *m, size_t *n)
 		case MODEL_REGION: ((struct region *)c[i].obj)->dirty = false; break;
 		case MODEL_CLUSTER: ((struct cluster *)c[i].obj)->dirty = false; break;
 		case MODEL_CP: ((struct capacity_provider *)c[i].obj)->dirty = false; break;
+		case MODEL_TASKDEF: ((struct task_def *)c[i].obj)->dirty = false; break;
+		case MODEL_INSTANCE: ((struct container_instance *)c[i].obj)->dirty = false; break;
+		case MODEL_TASK: ((struct task *)c[i].obj)->dirty = false; break;
 		}
 	}
 	m->changes = NULL;
@@ -352,6 +381,15 @@ struct cluster *model_cluster_new(struct model *m, struct region *r, const char 
 
 void model_cluster_purge(struct model *m, struct region *r, struct cluster *c)
 {
+	while (c->active.live || c->stopped.live) {
+		struct task_list *l = c->active.live ? &c->active : &c->stopped;
+		size_t i = 0;
+		while (!l->v[i])
+			i++;
+		model_task_purge(m, r, l->v[i]);
+	}
+	while (c->instances.n)
+		model_ci_purge(m, r, c, c->instances.v[c->instances.n - 1].val);
 	sidx_del(&r->clusters, c->name);
 	forget_change(m, c);
 	push_change(m, MODEL_CLUSTER, NULL, model_record_id(r->name, c->name));
@@ -409,4 +447,581 @@ void model_cp_purge(struct model *m, struct region *r, struct capacity_provider 
 	forget_change(m, cp);
 	push_change(m, MODEL_CP, NULL, model_record_id(r->name, cp->name));
 	cp_free(cp);
+}
+
+/* ---- names of the enums ---- */
+
+static const char *const td_status_names[] = {"ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"};
+
+const char *td_status_name(enum td_status s)
+{
+	return td_status_names[s];
+}
+
+static const char *const ci_status_names[] = {
+	"ACTIVE", "DRAINING", "REGISTERING", "DEREGISTERING", "REGISTRATION_FAILED", "INACTIVE",
+};
+
+const char *ci_status_name(enum ci_status s)
+{
+	return ci_status_names[s];
+}
+
+int ci_status_parse(const char *s)
+{
+	return parse_name(ci_status_names, 6, s);
+}
+
+static const char *const task_status_names[] = {
+	"PROVISIONING", "PENDING", "ACTIVATING", "RUNNING",
+	"DEACTIVATING", "STOPPING", "DEPROVISIONING", "STOPPED",
+};
+
+const char *task_status_name(enum task_status s)
+{
+	return task_status_names[s];
+}
+
+int task_status_parse(const char *s)
+{
+	return parse_name(task_status_names, 8, s);
+}
+
+static const char *const stop_code_names[] = {
+	"", "TaskFailedToStart", "EssentialContainerExited", "UserInitiated",
+	"ServiceSchedulerInitiated", "SpotInterruption", "TerminationNotice",
+};
+
+const char *task_stop_code_name(enum task_stop_code c)
+{
+	return stop_code_names[c];
+}
+
+int task_stop_code_parse(const char *s)
+{
+	int r = parse_name(stop_code_names, 7, s);
+	return r < 0 ? 0 : r;
+}
+
+static const char *const launch_type_names[] = {"EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"};
+
+const char *launch_type_name(enum launch_type t)
+{
+	return launch_type_names[t];
+}
+
+int launch_type_parse(const char *s)
+{
+	return parse_name(launch_type_names, 4, s);
+}
+
+/* ---- port sets ---- */
+
+static size_t port_lb(const struct portset *p, int port)
+{
+	size_t lo = 0, hi = p->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (p->v[mid] < port)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+bool portset_has(const struct portset *p, int port)
+{
+	size_t i = port_lb(p, port);
+	return i < p->n && p->v[i] == port;
+}
+
+void portset_add(struct portset *p, int port)
+{
+	size_t i = port_lb(p, port);
+	if (i < p->n && p->v[i] == port)
+		return;
+	p->v = xrealloc(p->v, (p->n + 1) * sizeof *p->v);
+	memmove(p->v + i + 1, p->v + i, (p->n - i) * sizeof *p->v);
+	p->v[i] = port;
+	p->n++;
+}
+
+void portset_del(struct portset *p, int port)
+{
+	size_t i = port_lb(p, port);
+	if (i < p->n && p->v[i] == port) {
+		memmove(p->v + i, p->v + i + 1, (p->n - i - 1) * sizeof *p->v);
+		p->n--;
+	}
+}
+
+void portset_release(struct portset *p)
+{
+	free(p->v);
+	p->v = NULL;
+	p->n = 0;
+}
+
+/* ---- interned strings ---- */
+
+const char *model_intern(struct model *m, const char *s)
+{
+	if (!s)
+		return NULL;
+	const char *got = sidx_get(&m->interned, s);
+	if (got)
+		return got;
+	char *copy = xstrdup(s);
+	sidx_put(&m->interned, copy, copy);
+	return copy;
+}
+
+/* ---- task definitions ---- */
+
+void td_free(struct task_def *td)
+{
+	if (!td)
+		return;
+	free(td->region);
+	free(td->family);
+	free(td->arn);
+	cJSON_Delete(td->body);
+	free(td->network_mode);
+	for (size_t i = 0; i < td->n_containers; i++) {
+		free(td->containers[i].name);
+		free(td->containers[i].ports);
+	}
+	free(td->containers);
+	for (size_t i = 0; i < td->n_constraints; i++)
+		free(td->constraints[i]);
+	free(td->constraints);
+	kvlist_release(&td->tags);
+	free(td);
+}
+
+static void family_free(struct td_family *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		td_free(f->revs[i]);
+	free(f->revs);
+	free(f->name);
+	free(f);
+}
+
+struct td_family *model_family_find(const struct region *r, const char *name)
+{
+	return sidx_get(&r->families, name);
+}
+
+struct td_family *model_family(struct model *m, struct region *r, const char *name)
+{
+	(void)m;
+	struct td_family *f = sidx_get(&r->families, name);
+	if (f)
+		return f;
+	f = xcalloc(1, sizeof *f);
+	f->name = xstrdup(name);
+	sidx_put(&r->families, f->name, f);
+	return f;
+}
+
+void model_td_add(struct model *m, struct region *r, struct task_def *td)
+{
+	struct td_family *f = model_family(m, r, td->family);
+	size_t need = (size_t)td->revision;
+	if (need > f->n) {
+		f->revs = xrealloc(f->revs, need * sizeof *f->revs);
+		memset(f->revs + f->n, 0, (need - f->n) * sizeof *f->revs);
+		f->n = need;
+	}
+	struct task_def *old = f->revs[need - 1];
+	if (old) {
+		if (old->status == TD_ACTIVE)
+			f->active--;
+		forget_change(m, old);
+		td_free(old);
+	}
+	f->revs[need - 1] = td;
+	if (td->status == TD_ACTIVE)
+		f->active++;
+	model_dirty_td(m, td);
+}
+
+struct task_def *model_td_find(const struct region *r, const char *family, int revision)
+{
+	struct td_family *f = sidx_get(&r->families, family);
+	if (!f || revision < 1 || (size_t)revision > f->n)
+		return NULL;
+	return f->revs[revision - 1];
+}
+
+struct task_def *model_td_latest(const struct region *r, const char *family)
+{
+	struct td_family *f = sidx_get(&r->families, family);
+	if (!f)
+		return NULL;
+	for (size_t i = f->n; i > 0; i--)
+		if (f->revs[i - 1] && f->revs[i - 1]->status == TD_ACTIVE)
+			return f->revs[i - 1];
+	return NULL;
+}
+
+void model_td_purge(struct model *m, struct region *r, struct task_def *td)
+{
+	struct td_family *f = sidx_get(&r->families, td->family);
+	if (f && td->revision >= 1 && (size_t)td->revision <= f->n && f->revs[td->revision - 1] == td) {
+		f->revs[td->revision - 1] = NULL;
+		if (td->status == TD_ACTIVE)
+			f->active--;
+	}
+	forget_change(m, td);
+	char *res = xasprintf("%s:%d", td->family, td->revision);
+	push_change(m, MODEL_TASKDEF, NULL, model_record_id(r->name, res));
+	free(res);
+	td_free(td);
+}
+
+void model_dirty_td(struct model *m, struct task_def *td)
+{
+	if (!td->dirty) {
+		td->dirty = true;
+		push_change(m, MODEL_TASKDEF, td, NULL);
+	}
+}
+
+/* ---- container instances ---- */
+
+void ci_free(struct container_instance *ci)
+{
+	if (!ci)
+		return;
+	free(ci->region);
+	free(ci->cluster);
+	free(ci->arn);
+	free(ci->ec2_id);
+	free(ci->instance_type);
+	free(ci->zone);
+	free(ci->cp_name);
+	free(ci->status_reason);
+	portset_release(&ci->reg_ports);
+	portset_release(&ci->reg_udp);
+	portset_release(&ci->used_ports);
+	portset_release(&ci->used_udp);
+	kvlist_release(&ci->attributes);
+	free(ci->here);
+	cJSON_Delete(ci->version_info);
+	kvlist_release(&ci->tags);
+	free(ci);
+}
+
+void model_ci_add(struct model *m, struct region *r, struct cluster *c, struct container_instance *ci)
+{
+	struct container_instance *old = sidx_put(&c->instances, ci->id, ci);
+	if (old && old != ci) {
+		if (old->ec2_id && sidx_get(&r->ec2_instances, old->ec2_id) == old)
+			sidx_del(&r->ec2_instances, old->ec2_id);
+		forget_change(m, old);
+		ci_free(old);
+	}
+	if (ci->ec2_id && ci->status != CI_INACTIVE)
+		sidx_put(&r->ec2_instances, ci->ec2_id, ci);
+	model_dirty_ci(m, ci);
+}
+
+struct container_instance *model_ci_find(const struct cluster *c, const char *id)
+{
+	return sidx_get(&c->instances, id);
+}
+
+void model_ci_unindex(struct region *r, struct container_instance *ci)
+{
+	if (ci->ec2_id && sidx_get(&r->ec2_instances, ci->ec2_id) == ci)
+		sidx_del(&r->ec2_instances, ci->ec2_id);
+}
+
+void model_ci_attach_task(struct container_instance *ci, struct task *t)
+{
+	if (t->here_pos != SIZE_MAX)
+		return;
+	if (ci->n_here == ci->cap_here) {
+		ci->cap_here = ci->cap_here ? ci->cap_here * 2 : 8;
+		ci->here = xrealloc(ci->here, ci->cap_here * sizeof *ci->here);
+	}
+	t->here_pos = ci->n_here;
+	ci->here[ci->n_here++] = t;
+}
+
+void model_ci_detach_task(struct container_instance *ci, struct task *t)
+{
+	size_t i = t->here_pos;
+	if (i == SIZE_MAX || i >= ci->n_here || ci->here[i] != t)
+		return;
+	ci->here[i] = ci->here[--ci->n_here];
+	ci->here[i]->here_pos = i;
+	t->here_pos = SIZE_MAX;
+}
+
+static char *ci_record_id(const struct container_instance *ci)
+{
+	return xasprintf("%s/%s/%s", ci->region, ci->cluster, ci->id);
+}
+
+void model_ci_purge(struct model *m, struct region *r, struct cluster *c, struct container_instance *ci)
+{
+	model_ci_unindex(r, ci);
+	if (sidx_get(&c->instances, ci->id) == ci)
+		sidx_del(&c->instances, ci->id);
+	if (ci->dirty)
+		forget_change(m, ci);
+	push_change(m, MODEL_INSTANCE, NULL, ci_record_id(ci));
+	ci_free(ci);
+}
+
+void model_dirty_ci(struct model *m, struct container_instance *ci)
+{
+	ci->version++;
+	if (!ci->dirty) {
+		ci->dirty = true;
+		push_change(m, MODEL_INSTANCE, ci, NULL);
+	}
+}
+
+/* ---- task lists ---- */
+
+void task_list_push(struct task_list *l, struct task *t)
+{
+	if (l->n == l->cap) {
+		if (l->live * 2 <= l->n && l->n) {
+			size_t k = 0;
+			for (size_t i = 0; i < l->n; i++)
+				if (l->v[i])
+					l->v[k++] = l->v[i];
+			l->n = k;
+		}
+		if (l->n == l->cap) {
+			l->cap = l->cap ? l->cap * 2 : 16;
+			l->v = xrealloc(l->v, l->cap * sizeof *l->v);
+		}
+	}
+	l->v[l->n++] = t;
+	l->live++;
+}
+
+/* Position of the first entry (live or a hole's neighbour) with seq >= s.
+ * Holes are skipped by looking at the nearest live entry to the right. */
+static size_t list_lb(const struct task_list *l, uint64_t s)
+{
+	size_t lo = 0, hi = l->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		size_t k = mid;
+		while (k < hi && !l->v[k])
+			k++;
+		if (k == hi) {
+			hi = mid;
+			continue;
+		}
+		if (l->v[k]->seq < s)
+			lo = k + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void task_list_remove(struct task_list *l, struct task *t)
+{
+	size_t i = list_lb(l, t->seq);
+	while (i < l->n && !l->v[i])
+		i++;
+	if (i < l->n && l->v[i] == t) {
+		l->v[i] = NULL;
+		l->live--;
+		while (l->n && !l->v[l->n - 1])
+			l->n--;
+	}
+}
+
+size_t task_list_after(const struct task_list *l, uint64_t after)
+{
+	return after ? list_lb(l, after + 1) : 0;
+}
+
+void task_list_release(struct task_list *l)
+{
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+/* ---- the due heap ---- */
+
+static bool due_before(const struct task *a, const struct task *b)
+{
+	return a->due < b->due || (a->due == b->due && a->seq < b->seq);
+}
+
+static void heap_set(struct task_heap *h, size_t i, struct task *t)
+{
+	h->v[i] = t;
+	t->heap_pos = i;
+}
+
+static void heap_up(struct task_heap *h, size_t i)
+{
+	struct task *t = h->v[i];
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (!due_before(t, h->v[p]))
+			break;
+		heap_set(h, i, h->v[p]);
+		i = p;
+	}
+	heap_set(h, i, t);
+}
+
+static void heap_down(struct task_heap *h, size_t i)
+{
+	struct task *t = h->v[i];
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= h->n)
+			break;
+		if (c + 1 < h->n && due_before(h->v[c + 1], h->v[c]))
+			c++;
+		if (!due_before(h->v[c], t))
+			break;
+		heap_set(h, i, h->v[c]);
+		i = c;
+	}
+	heap_set(h, i, t);
+}
+
+static void heap_remove(struct task_heap *h, struct task *t)
+{
+	size_t i = t->heap_pos;
+	if (i == SIZE_MAX || i >= h->n || h->v[i] != t)
+		return;
+	t->heap_pos = SIZE_MAX;
+	h->n--;
+	if (i == h->n)
+		return;
+	heap_set(h, i, h->v[h->n]);
+	heap_up(h, i);
+	heap_down(h, h->v[i]->heap_pos);
+}
+
+void model_task_due(struct model *m, struct task *t, int64_t at)
+{
+	struct task_heap *h = &m->due;
+	heap_remove(h, t);
+	t->due = at;
+	if (!at)
+		return;
+	if (h->n == h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 64;
+		h->v = xrealloc(h->v, h->cap * sizeof *h->v);
+	}
+	heap_set(h, h->n++, t);
+	heap_up(h, h->n - 1);
+}
+
+struct task *model_task_next_due(const struct model *m)
+{
+	return m->due.n ? m->due.v[0] : NULL;
+}
+
+/* ---- tasks ---- */
+
+void task_free(struct task *t)
+{
+	if (!t)
+		return;
+	free(t->stopped_reason);
+	cJSON_Delete(t->overrides);
+	kvlist_release(&t->tags);
+	size_t n = t->td ? t->td->n_containers : 0;
+	for (size_t i = 0; t->containers && i < n; i++) {
+		free(t->containers[i].reason);
+		free(t->containers[i].host_ports);
+	}
+	free(t->containers);
+	free(t);
+}
+
+void model_task_add(struct model *m, struct region *r, struct task *t)
+{
+	if (!t->seq)
+		t->seq = ++m->task_seq;
+	else if (t->seq > m->task_seq)
+		m->task_seq = t->seq;
+	t->heap_pos = SIZE_MAX;
+	t->here_pos = SIZE_MAX;
+	hmap_put(&r->tasks, t->id, t);
+	task_list_push(t->desired == TS_STOPPED ? &t->cluster->stopped : &t->cluster->active, t);
+	if (t->td)
+		t->td->tasks++;
+	if (t->ci)
+		t->ci->tasks++;
+	model_dirty_task(m, t);
+}
+
+struct task *model_task_find(const struct region *r, const char *id)
+{
+	return hmap_get(&r->tasks, id);
+}
+
+void model_task_desire_stop(struct task *t)
+{
+	if (t->desired == TS_STOPPED)
+		return;
+	task_list_remove(&t->cluster->active, t);
+	t->desired = TS_STOPPED;
+	task_list_push(&t->cluster->stopped, t);
+}
+
+void model_task_purge(struct model *m, struct region *r, struct task *t)
+{
+	heap_remove(&m->due, t);
+	if (hmap_get(&r->tasks, t->id) == t)
+		hmap_del(&r->tasks, t->id);
+	task_list_remove(t->desired == TS_STOPPED ? &t->cluster->stopped : &t->cluster->active, t);
+	if (t->td)
+		t->td->tasks--;
+	if (t->ci) {
+		model_ci_detach_task(t->ci, t);
+		t->ci->tasks--;
+	}
+	if (t->dirty)
+		forget_change(m, t);
+	push_change(m, MODEL_TASK, NULL, xasprintf("%s/%s/%s", r->name, t->cluster->name, t->id));
+	task_free(t);
+}
+
+void model_dirty_task(struct model *m, struct task *t)
+{
+	t->version++;
+	if (!t->dirty) {
+		t->dirty = true;
+		push_change(m, MODEL_TASK, t, NULL);
+	}
+}
+
+const char *task_arn(const struct model *m, const struct task *t, char *buf, size_t len)
+{
+	snprintf(buf, len, "arn:%s:ecs:%s:%s:task/%s/%s", m->partition, t->cluster->region, m->account,
+		 t->cluster->name, t->id);
+	return buf;
+}
+
+const char *task_container_arn(const struct model *m, const struct task *t, size_t i, char *buf,
+			       size_t len)
+{
+	const uint8_t *u = t->containers[i].uuid;
+	snprintf(buf, len,
+		 "arn:%s:ecs:%s:%s:container/%s/%s/"
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 m->partition, t->cluster->region, m->account, t->cluster->name, t->id, u[0], u[1], u[2],
+		 u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+	return buf;
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/hmap.h"
 #include "lib/sidx.h"
 
 struct kv {
@@ -70,6 +71,16 @@ struct attachment {
 	struct kvlist details;
 };
 
+/* Tasks of a cluster in creation order (seq), for pagination that resumes
+ * in O(log n) and costs nothing per task that is not on the page.  Removal
+ * leaves a hole (NULL) that a later append compacts away. */
+struct task;
+struct model;
+struct task_list {
+	struct task **v;
+	size_t n, cap, live;
+};
+
 struct cluster {
 	char *region;
 	char *name;
@@ -95,6 +106,9 @@ struct cluster {
 	long running_ec2, running_fargate, pending_ec2, pending_fargate;
 	long active_ec2_services, active_fargate_services;
 	long draining_ec2_services, draining_fargate_services;
+	struct sidx instances;     /* container instances by id (all statuses) */
+	struct task_list active;   /* tasks with desiredStatus RUNNING, in creation order */
+	struct task_list stopped;  /* tasks with desiredStatus STOPPED, in creation order */
 	bool dirty;
 };
 
@@ -155,15 +169,191 @@ struct capacity_provider {
 	bool dirty;
 };
 
+
+/* ---- task definitions ---- */
+
+enum td_status { TD_ACTIVE, TD_INACTIVE, TD_DELETE_IN_PROGRESS };
+const char *td_status_name(enum td_status s);
+
+enum { TD_COMPAT_EC2 = 1, TD_COMPAT_FARGATE = 2, TD_COMPAT_EXTERNAL = 4, TD_COMPAT_MANAGED = 8 };
+
+struct td_port {
+	int container_port;
+	int host_port;              /* 0: dynamic (bridge) */
+	bool udp;
+};
+
+/* What the scheduler and the sim driver need of a container definition;
+ * the full definition stays in task_def.body. */
+struct td_container {
+	char *name;
+	bool essential;
+	int cpu, memory, memory_reservation;    /* 0 when absent */
+	struct td_port *ports;
+	size_t n_ports;
+	int64_t sim_runtime_ms;     /* dockerLabels berth.sim.runtime; -1: until stopped */
+	int sim_exit_code;          /* dockerLabels berth.sim.exit-code; default 0 */
+	int stop_timeout;           /* seconds; 0: the default */
+};
+
+struct task_def {
+	char *region;
+	char *family;
+	int revision;
+	char *arn;
+	enum td_status status;
+	/* The taskDefinition object as DescribeTaskDefinition answers it, minus
+	 * status, deregisteredAt and deleteRequestedAt (which change). */
+	cJSON *body;
+	int cpu, memory;            /* task level, 0 when absent */
+	unsigned compat;            /* TD_COMPAT_* of requiresCompatibilities */
+	char *network_mode;         /* bridge | host | awsvpc | none */
+	struct td_container *containers;
+	size_t n_containers;
+	char **constraints;         /* memberOf expressions of placementConstraints */
+	size_t n_constraints;
+	struct kvlist tags;
+	int64_t registered_at;
+	int64_t deregistered_at;    /* 0 while ACTIVE */
+	int64_t delete_requested_at;
+	long tasks;                 /* tasks that reference it, any status */
+	bool dirty;
+};
+
+/* A family: its revisions by number (revs[i] is revision i + 1, NULL once
+ * deleted); revision numbers are never reused. */
+struct td_family {
+	char *name;
+	struct task_def **revs;
+	size_t n;
+	long active;                /* ACTIVE revisions */
+};
+
+/* ---- container instances ---- */
+
+enum ci_status {
+	CI_ACTIVE, CI_DRAINING, CI_REGISTERING, CI_DEREGISTERING, CI_REGISTRATION_FAILED, CI_INACTIVE,
+};
+const char *ci_status_name(enum ci_status s);
+int ci_status_parse(const char *s);
+
+/* A set of host ports, kept sorted (TCP and UDP are separate sets). */
+struct portset {
+	int *v;
+	size_t n;
+};
+bool portset_has(const struct portset *p, int port);
+void portset_add(struct portset *p, int port);
+void portset_del(struct portset *p, int port);
+void portset_release(struct portset *p);
+
+struct container_instance {
+	char *region;
+	char *cluster;              /* the cluster's name */
+	char id[33];
+	char *arn;
+	char *ec2_id;               /* EC2 instance id, or the external host's id */
+	char *instance_type;
+	char *zone;
+	char *cp_name;              /* capacity provider, or NULL */
+	enum ci_status status;
+	char *status_reason;
+	bool agent_connected;
+	bool external;              /* EXTERNAL (ecs.capability.external) */
+	int reg_cpu, reg_mem;       /* registered CPU units and MiB */
+	int used_cpu, used_mem;     /* held by tasks from placement until STOPPED */
+	struct portset reg_ports, reg_udp;     /* reserved at registration */
+	struct portset used_ports, used_udp;   /* host ports held by tasks */
+	struct kvlist attributes;   /* value "" means a name-only attribute */
+	cJSON *version_info;        /* {agentVersion, agentHash, dockerVersion} or NULL */
+	struct kvlist tags;
+	long running_tasks;         /* tasks here with lastStatus RUNNING */
+	long pending_tasks;         /* tasks here with lastStatus PENDING */
+	struct task **here;         /* tasks placed here and not yet STOPPED, any order */
+	size_t n_here, cap_here;
+	long version;               /* bumps on every change */
+	int64_t registered_at;
+	int64_t deregistered_at;
+	int64_t last_seen;          /* the agent's last call (ms), for liveness */
+	long tasks;                 /* tasks that reference it, any status */
+	bool dirty;
+};
+
+/* ---- tasks ---- */
+
+enum task_status {
+	TS_PROVISIONING, TS_PENDING, TS_ACTIVATING, TS_RUNNING,
+	TS_DEACTIVATING, TS_STOPPING, TS_DEPROVISIONING, TS_STOPPED,
+};
+const char *task_status_name(enum task_status s);
+int task_status_parse(const char *s);
+
+enum task_stop_code {
+	STOP_NONE, STOP_TASK_FAILED_TO_START, STOP_ESSENTIAL_CONTAINER_EXITED, STOP_USER_INITIATED,
+	STOP_SERVICE_SCHEDULER_INITIATED, STOP_SPOT_INTERRUPTION, STOP_TERMINATION_NOTICE,
+};
+const char *task_stop_code_name(enum task_stop_code c);
+int task_stop_code_parse(const char *s);
+
+enum launch_type { LT_EC2, LT_FARGATE, LT_EXTERNAL, LT_MANAGED_INSTANCES };
+const char *launch_type_name(enum launch_type t);
+int launch_type_parse(const char *s);
+
+#define TASK_NO_EXIT INT32_MIN
+
+struct task_container {
+	uint8_t status;             /* enum task_status: PENDING, RUNNING or STOPPED */
+	int32_t exit_code;          /* TASK_NO_EXIT until it exits */
+	uint8_t uuid[16];           /* the container ARN's last part */
+	char *reason;               /* or NULL */
+	int *host_ports;            /* one a port mapping of the definition (dynamic ones assigned) */
+};
+
+struct task {
+	struct cluster *cluster;    /* owner: the cluster's lists and the region's map */
+	char id[33];
+	uint8_t last, desired;      /* enum task_status */
+	uint8_t launch_type;        /* enum launch_type */
+	uint8_t stop_code;          /* enum task_stop_code */
+	uint32_t version;
+	struct task_def *td;        /* counted in td->tasks */
+	struct container_instance *ci;   /* counted in ci->tasks; NULL for Fargate */
+	const char *cp_name;        /* interned, or NULL */
+	const char *group;          /* interned */
+	const char *started_by;     /* interned, or NULL */
+	const char *zone;           /* interned, or NULL */
+	char *stopped_reason;
+	cJSON *overrides;           /* as given, or NULL */
+	struct kvlist tags;
+	struct task_container *containers;   /* td->n_containers of them */
+	int cpu, memory;            /* what the task holds (units, MiB) */
+	int64_t created_at, pull_started_at, pull_stopped_at, started_at, connectivity_at;
+	int64_t stopping_at, execution_stopped_at, stopped_at;
+	int64_t due;                /* the next lifecycle step (ms), 0 if none */
+	size_t heap_pos;            /* position in the model's due heap, or SIZE_MAX */
+	size_t here_pos;            /* position in ci->here, or SIZE_MAX */
+	uint64_t seq;               /* creation order within the cluster */
+	bool dirty;
+};
+
+/* The task's ARN "arn:aws:ecs:<region>:<account>:task/<cluster>/<id>" into buf. */
+const char *task_arn(const struct model *m, const struct task *t, char *buf, size_t len);
+/* The container's ARN likewise. */
+const char *task_container_arn(const struct model *m, const struct task *t, size_t i, char *buf,
+			       size_t len);
+
 struct region {
 	char *name;
 	struct sidx clusters;      /* by name */
 	struct sidx cps;           /* by name; FARGATE and FARGATE_SPOT are not stored */
+	struct sidx families;      /* task definition families by name */
+	struct hmap tasks;         /* every task of the region by id */
+	struct sidx ec2_instances; /* container instances by ec2_id (not INACTIVE) */
 	bool default_created;      /* the default cluster was made on first use */
 	bool dirty;
 };
 
-enum model_kind { MODEL_REGION, MODEL_CLUSTER, MODEL_CP };
+enum model_kind { MODEL_REGION, MODEL_CLUSTER, MODEL_CP, MODEL_TASKDEF, MODEL_INSTANCE, MODEL_TASK };
 
 /* An entry of the dirty set: an object to write, or an id to delete. */
 struct model_change {
@@ -172,10 +362,20 @@ struct model_change {
 	char *del_id;              /* heap, for deletions */
 };
 
+/* The tasks with a lifecycle deadline, soonest first (an indexed binary
+ * heap: each task knows its position, so it can be moved or removed). */
+struct task_heap {
+	struct task **v;
+	size_t n, cap;
+};
+
 struct model {
 	char *account;
 	char *partition;
 	struct sidx regions;
+	struct task_heap due;
+	struct sidx interned;      /* strings shared by many tasks (groups, zones) */
+	uint64_t task_seq;
 	struct model_change *changes;
 	size_t n_changes, cap_changes;
 };
@@ -218,6 +418,56 @@ void model_cp_purge(struct model *m, struct region *r, struct capacity_provider 
 void cp_free(struct capacity_provider *cp);
 /* FARGATE and FARGATE_SPOT exist in every region without being stored. */
 bool cp_is_builtin(const char *name);
+
+/* A shared, immortal copy of s (NULL for NULL). */
+const char *model_intern(struct model *m, const char *s);
+
+/* Task definitions.  model_td_add indexes td (its revision already set) in
+ * its family, creating the family; model_td_purge removes and frees it. */
+struct td_family *model_family(struct model *m, struct region *r, const char *name);
+struct td_family *model_family_find(const struct region *r, const char *name);
+void model_td_add(struct model *m, struct region *r, struct task_def *td);
+struct task_def *model_td_find(const struct region *r, const char *family, int revision);
+/* The latest ACTIVE revision of a family, or NULL. */
+struct task_def *model_td_latest(const struct region *r, const char *family);
+void model_td_purge(struct model *m, struct region *r, struct task_def *td);
+void model_dirty_td(struct model *m, struct task_def *td);
+void td_free(struct task_def *td);
+
+/* Container instances, indexed in their cluster by id and in the region by
+ * ec2_id while not INACTIVE. */
+void model_ci_add(struct model *m, struct region *r, struct cluster *c, struct container_instance *ci);
+struct container_instance *model_ci_find(const struct cluster *c, const char *id);
+/* Take an INACTIVE instance out of the region's ec2 index (it stays in
+ * its cluster for describe until purged). */
+void model_ci_unindex(struct region *r, struct container_instance *ci);
+/* Hold / release a place in ci->here (placement / STOPPED). */
+void model_ci_attach_task(struct container_instance *ci, struct task *t);
+void model_ci_detach_task(struct container_instance *ci, struct task *t);
+void model_ci_purge(struct model *m, struct region *r, struct cluster *c, struct container_instance *ci);
+void model_dirty_ci(struct model *m, struct container_instance *ci);
+void ci_free(struct container_instance *ci);
+
+/* Tasks.  model_task_add indexes a new task (seq assigned) in its cluster
+ * and region and counts its references; model_task_purge undoes it all. */
+void model_task_add(struct model *m, struct region *r, struct task *t);
+struct task *model_task_find(const struct region *r, const char *id);
+void model_task_purge(struct model *m, struct region *r, struct task *t);
+void model_dirty_task(struct model *m, struct task *t);
+void task_free(struct task *t);
+/* Move a task from the cluster's active list to its stopped list (on
+ * desiredStatus STOPPED). */
+void model_task_desire_stop(struct task *t);
+/* Schedule (at > 0) or cancel (at == 0) the task's next lifecycle step. */
+void model_task_due(struct model *m, struct task *t, int64_t at);
+/* The task with the soonest step, or NULL. */
+struct task *model_task_next_due(const struct model *m);
+
+void task_list_push(struct task_list *l, struct task *t);
+void task_list_remove(struct task_list *l, struct task *t);
+/* Index of the first entry with seq > after (0 for after == 0). */
+size_t task_list_after(const struct task_list *l, uint64_t after);
+void task_list_release(struct task_list *l);
 
 /* ARNs. Results are heap strings. */
 char *model_arn(const struct model *m, const char *region, const char *resource);

@@ -27,6 +27,13 @@ struct config {
 	long transition_ms;
 	long cluster_retention_s;
 	long cp_retention_s;
+	long instance_retention_s;
+	long task_retention_s;
+	char *driver;
+	long sim_step_ms;
+	long capacity_wait_s;
+	long fargate_capacity;
+	long max_provisioning_tasks;
 	long max_body_bytes;
 	long http_threads;
 	long max_connections;

@@ -23,16 +23,22 @@ static const char *kind_name(enum model_kind k)
 	case MODEL_REGION: return "region";
 	case MODEL_CLUSTER: return "cluster";
 	case MODEL_CP: return "capacity_provider";
+	case MODEL_TASKDEF: return "task_definition";
+	case MODEL_INSTANCE: return "container_instance";
+	case MODEL_TASK: return "task";
 	}
 	return "?";
 }
 
-static cJSON *record_of(const struct model_change *c)
+static cJSON *record_of(const struct model *model, const struct model_change *c)
 {
 	switch (c->kind) {
 	case MODEL_REGION: return codec_region(c->obj);
 	case MODEL_CLUSTER: return codec_cluster(c->obj, CODEC_RECORD);
 	case MODEL_CP: return codec_cp(c->obj, CODEC_RECORD);
+	case MODEL_TASKDEF: return codec_td(c->obj, CODEC_RECORD);
+	case MODEL_INSTANCE: return codec_ci(model, c->obj, CODEC_RECORD);
+	case MODEL_TASK: return codec_task(model, c->obj, CODEC_RECORD);
 	}
 	return NULL;
 }
@@ -49,6 +55,9 @@ static char *id_of(const struct model_change *c)
 		const struct capacity_provider *cp = c->obj;
 		return model_record_id(cp->region, cp->name);
 	}
+	case MODEL_TASKDEF: return codec_td_record_id(c->obj);
+	case MODEL_INSTANCE: return codec_ci_record_id(c->obj);
+	case MODEL_TASK: return codec_task_record_id(c->obj);
 	}
 	return NULL;
 }
@@ -64,7 +73,7 @@ static int commit_changes(struct server *srv, struct model_change *ch, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		int rc;
 		if (ch[i].obj) {
-			cJSON *j = record_of(&ch[i]);
+			cJSON *j = record_of(&srv->model, &ch[i]);
 			char *body = cJSON_PrintUnformatted(j);
 			char *id = id_of(&ch[i]);
 			rc = srv->sops->put(srv->store, kind_name(ch[i].kind), id, body, strlen(body), &e);
@@ -245,7 +254,9 @@ static void on_signal(uv_signal_t *h, int signum)
 
 struct load_arg {
 	struct server *srv;
-	size_t clusters, cps;
+	size_t clusters, cps, tds, cis, tasks;
+	cJSON **deferred;           /* task records: loaded after the rest */
+	size_t n_deferred, cap_deferred;
 };
 
 static int load_record(void *arg, const char *kind, const char *id, int64_t rev, const char *body, size_t len)
@@ -279,6 +290,32 @@ static int load_record(void *arg, const char *kind, const char *id, int64_t rev,
 		} else {
 			rc = -1;
 		}
+	} else if (strcmp(kind, "task_definition") == 0) {
+		struct task_def *td = codec_td_from_record(j);
+		if (td) {
+			model_td_add(m, model_region(m, td->region), td);
+			la->tds++;
+		} else {
+			rc = -1;
+		}
+	} else if (strcmp(kind, "container_instance") == 0) {
+		struct container_instance *ci = codec_ci_from_record(j);
+		struct region *r = ci ? model_region(m, ci->region) : NULL;
+		struct cluster *c = ci ? model_cluster_find(r, ci->cluster) : NULL;
+		if (c) {
+			model_ci_add(m, r, c, ci);
+			la->cis++;
+		} else {
+			ci_free(ci);
+			rc = -1;
+		}
+	} else if (strcmp(kind, "task") == 0) {
+		if (la->n_deferred == la->cap_deferred) {
+			la->cap_deferred = la->cap_deferred ? la->cap_deferred * 2 : 256;
+			la->deferred = xrealloc(la->deferred, la->cap_deferred * sizeof *la->deferred);
+		}
+		la->deferred[la->n_deferred++] = j;
+		return 0;
 	} else {
 		log_warn("store record of unknown kind %s ignored", kind);
 	}
@@ -326,6 +363,12 @@ int server_init(struct server *srv)
 		.transition_ms = srv->cfg.transition_ms,
 		.cluster_retention_ms = srv->cfg.cluster_retention_s * 1000,
 		.cp_retention_ms = srv->cfg.cp_retention_s * 1000,
+		.instance_retention_ms = srv->cfg.instance_retention_s * 1000,
+		.task_retention_ms = srv->cfg.task_retention_s * 1000,
+		.sim_step_ms = srv->cfg.sim_step_ms,
+		.capacity_wait_ms = srv->cfg.capacity_wait_s * 1000,
+		.fargate_capacity = srv->cfg.fargate_capacity,
+		.max_provisioning_tasks = srv->cfg.max_provisioning_tasks,
 	};
 	model_init(&srv->model, srv->cfg.account_id);
 	srv->sops = store_find(srv->cfg.store);
@@ -345,11 +388,25 @@ int server_init(struct server *srv)
 		log_error("cannot open the store in %s: %s", srv->cfg.data_dir, e.msg);
 		return -1;
 	}
-	struct load_arg la = {srv, 0, 0};
-	if (srv->sops->load(srv->store, load_record, &la, &e)) {
+	struct load_arg la = {.srv = srv};
+	int lrc = srv->sops->load(srv->store, load_record, &la, &e);
+	for (size_t i = 0; i < la.n_deferred; i++) {
+		if (!lrc && codec_task_load(&srv->model, la.deferred[i])) {
+			log_error("store task record %zu is malformed or refers to a missing resource", i);
+			lrc = -1;
+			err_set(&e, 0, "malformed task record");
+		}
+		cJSON_Delete(la.deferred[i]);
+	}
+	free(la.deferred);
+	la.tasks = la.n_deferred;
+	if (lrc) {
 		log_error("cannot load the store: %s", e.msg);
 		return -1;
 	}
+	/* What was just loaded is durable already. */
+	size_t nloaded;
+	model_changes_free(model_take_dirty(&srv->model, &nloaded), nloaded);
 	if (uv_loop_init(&srv->loop)) {
 		log_error("cannot start the event loop");
 		return -1;
@@ -372,9 +429,9 @@ int server_init(struct server *srv)
 	on_advance(&srv->advance);
 	if (http_start(srv))
 		return -1;
-	log_info("berthd listening on %s:%d (region %s, account %s, data %s, %zu clusters and %zu capacity providers loaded in %.1f ms)",
+	log_info("berthd listening on %s:%d (region %s, account %s, data %s, %zu clusters, %zu capacity providers, %zu task definitions, %zu container instances and %zu tasks loaded in %.1f ms)",
 		 strncmp(srv->cfg.listen, "localhost", 9) ? "127.0.0.1" : "127.0.0.1", srv->port, srv->cfg.region,
-		 srv->cfg.account_id, srv->cfg.data_dir, la.clusters, la.cps,
+		 srv->cfg.account_id, srv->cfg.data_dir, la.clusters, la.cps, la.tds, la.cis, la.tasks,
 		 (double)(clock_mono_us() - srv->started_us) / 1000.0);
 	return 0;
 }

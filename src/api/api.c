@@ -40,7 +40,11 @@ int api_call(struct api_ctx *ctx, const char *action, const cJSON *in, cJSON **o
 		return err_set(e, ERR_UNSUPPORTED_FEATURE,
 			       "Berth does not implement %s yet; docs/api-coverage.md lists what it does.", action);
 	*out = NULL;
+	uint64_t gen = ctx->m->capacity_gen;
 	int r = a->fn(ctx, in, out, e);
+	/* Instances changed: tasks waiting for capacity look again. */
+	if (ctx->m->waiting_tasks && gen != ctx->m->capacity_gen)
+		api_wake(ctx, ctx->now);
 	if (r == 0 && !*out)
 		*out = cJSON_CreateObject();
 	return r;

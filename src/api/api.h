@@ -31,6 +31,7 @@ struct api_config {
 	int64_t capacity_wait_ms;       /* PROVISIONING tasks give up after this */
 	long fargate_capacity;          /* sim: Fargate tasks at once a region, 0 unlimited */
 	long max_provisioning_tasks;    /* PROVISIONING tasks a cluster may hold */
+	int64_t spot_warning_ms;        /* a Spot interruption's warning before the stop */
 };
 
 /* What one request sees.  All pointers are borrowed for the call. */
@@ -41,6 +42,7 @@ struct api_ctx {
 	int64_t now;                    /* ms since epoch, from the server's clock */
 	struct rng *rng;
 	int64_t wake_at;                /* out: earliest deadline a handler set, or 0 */
+	const struct driver_ops *driver;
 };
 
 /* A handler that sets a deadline (a transition to complete) says so, so that
@@ -50,6 +52,22 @@ static inline void api_wake(struct api_ctx *ctx, int64_t at)
 	if (!ctx->wake_at || at < ctx->wake_at)
 		ctx->wake_at = at;
 }
+
+struct task;
+
+/* Where tasks run (the infrastructure driver).  The api layer decides what
+ * runs where and moves the task's record; a driver makes it happen and
+ * reports back through api_task_progress / api_task_container_exited /
+ * api_task_stop.  Deadlines go through api_task_due. */
+struct driver_ops {
+	const char *name;
+	/* The task was placed (lastStatus PROVISIONING or PENDING): start it. */
+	void (*launch)(struct api_ctx *ctx, struct task *t);
+	/* desiredStatus became STOPPED: stop it. */
+	void (*stop)(struct api_ctx *ctx, struct task *t);
+	/* A deadline the driver set came due. */
+	void (*step)(struct api_ctx *ctx, struct task *t);
+};
 
 typedef int (*api_fn)(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct err *e);
 
@@ -66,6 +84,11 @@ const struct api_action *api_find(const char *name);
  * filled: UnknownOperationException for an action the model does not have,
  * UnsupportedFeatureException for one Berth does not implement yet. */
 int api_call(struct api_ctx *ctx, const char *action, const cJSON *in, cJSON **out, struct err *e);
+
+/* Berth's extension actions (target prefix BerthExtensions_v1.), same
+ * contract as api_call (api_ext.c). */
+#define API_EXT_PREFIX "BerthExtensions_v1."
+int api_ext_call(struct api_ctx *ctx, const char *action, const cJSON *in, cJSON **out, struct err *e);
 
 /* Complete due transitions (PROVISIONING -> ACTIVE, UPDATE_IN_PROGRESS ->
  * UPDATE_COMPLETE, deletions) and purge INACTIVE resources whose retention
@@ -98,6 +121,13 @@ int api_cluster_require_active(const struct cluster *c, struct err *e);
 const char *api_ref_name(const char *ref, const char *type, char *buf, size_t len);
 /* 1-255 letters, digits, hyphens and underscores. */
 bool api_valid_name(const char *s);
+
+/* Task definitions, container instances: shared lookups (api_taskdef.c,
+ * api_instance.c). */
+struct cql_subject;
+int api_td_resolve(struct api_ctx *ctx, const char *ref, struct task_def **out, struct err *e);
+int api_ci_lookup(struct api_ctx *ctx, struct cluster *c, const char *ref, struct container_instance **out);
+void api_ci_subject(const struct container_instance *ci, struct cql_subject *s);
 
 /* Tags: validate a request's tags list (limits, reserved prefix). */
 int api_tags_check(const cJSON *tags, size_t existing_other, struct err *e);
@@ -155,6 +185,21 @@ void api_cluster_cp_changed(struct api_ctx *ctx, struct region *r, const char *c
 /* Tasks on an instance that goes away (forced deregistration): they stop
  * with reason (api_task.c). */
 void api_tasks_instance_gone(struct api_ctx *ctx, struct container_instance *ci, const char *reason);
+
+/* The task lifecycle, for drivers and handlers (api_task.c). */
+void api_task_due(struct api_ctx *ctx, struct task *t, int64_t at);
+/* Move lastStatus forward to s, with its timestamps and counters; at
+ * STOPPED the task's resources are released. */
+void api_task_progress(struct api_ctx *ctx, struct task *t, int s);
+/* Container i exited; an essential one stops the task. */
+void api_task_container_exited(struct api_ctx *ctx, struct task *t, size_t i, int code,
+			       const char *reason);
+/* desiredStatus STOPPED with a stopCode (enum task_stop_code) and reason. */
+void api_task_stop(struct api_ctx *ctx, struct task *t, int code, const char *reason);
+/* A Spot task's warning ran out: its stopCode becomes SpotInterruption. */
+void api_task_interrupted(struct api_ctx *ctx, struct task *t);
+/* After a load: recompute what is not stored (counters, held resources). */
+void api_loaded(struct api_ctx *ctx);
 
 /* Lifecycle steps of each resource, called by api_advance. */
 int64_t api_td_advance(struct api_ctx *ctx, struct region *r);

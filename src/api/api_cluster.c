@@ -539,7 +539,7 @@ int api_delete_cluster(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct
 		if (c->active_services > 0 || c->draining_ec2_services + c->draining_fargate_services > 0)
 			return err_set(e, ERR_CLUSTER_CONTAINS_SERVICES,
 				       "The Cluster cannot be deleted while Services are active.");
-		if (c->running_tasks + c->pending_tasks > 0)
+		if (c->live_tasks > 0)
 			return err_set(e, ERR_CLUSTER_CONTAINS_TASKS,
 				       "The Cluster cannot be deleted while Tasks are active.");
 		if (c->att_status && strcmp(c->att_status, "UPDATE_IN_PROGRESS") == 0)

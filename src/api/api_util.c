@@ -25,6 +25,8 @@ const char *api_str(const cJSON *in, const char *name)
 int api_int(const cJSON *in, const char *name, int dflt)
 {
 	const cJSON *j = api_get(in, name);
+	if (cJSON_IsRaw(j)) /* a whole number the codec made (not from a client) */
+		return atoi(j->valuestring);
 	return cJSON_IsNumber(j) ? (int)j->valuedouble : dflt;
 }
 

@@ -73,6 +73,59 @@ static int int_of(const cJSON *o, const char *name, int dflt)
 	return cJSON_IsNumber(j) ? (int)j->valuedouble : dflt;
 }
 
+void codec_put_str(cJSON *o, const char *key, const char *v)
+{
+	put_str(o, key, v);
+}
+
+void codec_put_int(cJSON *o, const char *key, long v)
+{
+	put_int(o, key, v);
+}
+
+cJSON *codec_put_array(cJSON *o, const char *key)
+{
+	return put_array(o, key);
+}
+
+cJSON *codec_put_object(cJSON *o, const char *key)
+{
+	return put_object(o, key);
+}
+
+void codec_put_time(cJSON *o, const char *key, int64_t ms)
+{
+	cJSON_AddItemToObjectCS(o, key, cJSON_CreateNumber(codec_time(ms)));
+}
+
+const char *codec_str_of(const cJSON *o, const char *name)
+{
+	return str_of(o, name);
+}
+
+char *codec_dup_of(const cJSON *o, const char *name)
+{
+	return dup_of(o, name);
+}
+
+int codec_int_of(const cJSON *o, const char *name, int dflt)
+{
+	return int_of(o, name, dflt);
+}
+
+int64_t codec_long_of(const cJSON *o, const char *name, int64_t dflt)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, name);
+	if (cJSON_IsRaw(j))
+		return atoll(j->valuestring);
+	return cJSON_IsNumber(j) ? (int64_t)j->valuedouble : dflt;
+}
+
+int64_t codec_time_of(const cJSON *o, const char *name)
+{
+	return time_ms(cJSON_GetObjectItemCaseSensitive(o, name));
+}
+
 cJSON *codec_tags(const struct kvlist *tags)
 {
 	cJSON *a = cJSON_CreateArray();

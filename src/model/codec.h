@@ -22,6 +22,19 @@ enum {
 	CODEC_RECORD = 1 << 5,      /* everything, plus internal members */
 };
 
+/* Building blocks for the codec_* files: constant member keys, whole
+ * numbers printed once (cJSON Raw), and tolerant readers for records. */
+void codec_put_str(cJSON *o, const char *key, const char *v);
+void codec_put_int(cJSON *o, const char *key, long v);
+cJSON *codec_put_array(cJSON *o, const char *key);
+cJSON *codec_put_object(cJSON *o, const char *key);
+void codec_put_time(cJSON *o, const char *key, int64_t ms);
+const char *codec_str_of(const cJSON *o, const char *name);
+char *codec_dup_of(const cJSON *o, const char *name);
+int codec_int_of(const cJSON *o, const char *name, int dflt);
+int64_t codec_long_of(const cJSON *o, const char *name, int64_t dflt);
+int64_t codec_time_of(const cJSON *o, const char *name);
+
 /* ECS timestamps: epoch seconds with milliseconds, as a JSON number. */
 double codec_time(int64_t ms);
 
@@ -46,6 +59,9 @@ struct capacity_provider *codec_cp_from_record(const cJSON *j);
 cJSON *codec_td(const struct task_def *td, unsigned include);
 struct task_def *codec_td_from_record(const cJSON *j);
 char *codec_td_record_id(const struct task_def *td);
+
+/* A family's record: the highest revision it gave ("<region>/<family>"). */
+cJSON *codec_family(const struct td_family *f);
 
 /* Container instances (CODEC_TAGS: with tags).  Records are
  * "<region>/<cluster>/<id>". */

@@ -230,6 +230,14 @@ static void region_free(struct region *r)
 	sidx_release(&r->families);
 	sidx_release(&r->ec2_instances);
 	hmap_release(&r->tasks);
+	for (size_t i = 0; i < r->n_tokens; i++) {
+		struct run_token *tk = r->token_ring[(r->token_head + i) % MODEL_RUN_TOKENS];
+		free(tk->token);
+		free(tk->answer);
+		free(tk);
+	}
+	free(r->token_ring);
+	sidx_release(&r->run_tokens);
 	free(r->name);
 	free(r);
 }
@@ -322,6 +330,7 @@ struct model_change *model_take_dirty(struct model *m, size_t *n)
 		case MODEL_TASKDEF: ((struct task_def *)c[i].obj)->dirty = false; break;
 		case MODEL_INSTANCE: ((struct container_instance *)c[i].obj)->dirty = false; break;
 		case MODEL_TASK: ((struct task *)c[i].obj)->dirty = false; break;
+		case MODEL_FAMILY: ((struct td_family *)c[i].obj)->dirty = false; break;
 		}
 	}
 	m->changes = NULL;
@@ -359,9 +368,25 @@ struct cluster *model_cluster_find(const struct region *r, const char *name)
 	return sidx_get(&r->clusters, name);
 }
 
+/* Remove a cluster's tasks and instances, recording their deletions. */
+static void purge_children(struct model *m, struct region *r, struct cluster *c)
+{
+	while (c->active.live || c->stopped.live) {
+		struct task_list *l = c->active.live ? &c->active : &c->stopped;
+		size_t i = 0;
+		while (!l->v[i])
+			i++;
+		model_task_purge(m, r, l->v[i]);
+	}
+	while (c->instances.n)
+		model_ci_purge(m, r, c, c->instances.v[c->instances.n - 1].val);
+}
+
 struct cluster *model_cluster_new(struct model *m, struct region *r, const char *name, int64_t now)
 {
 	struct cluster *old = sidx_get(&r->clusters, name);
+	if (old)
+		purge_children(m, r, old);
 	struct cluster *c = xcalloc(1, sizeof *c);
 	c->region = xstrdup(r->name);
 	c->name = xstrdup(name);
@@ -381,15 +406,7 @@ struct cluster *model_cluster_new(struct model *m, struct region *r, const char 
 
 void model_cluster_purge(struct model *m, struct region *r, struct cluster *c)
 {
-	while (c->active.live || c->stopped.live) {
-		struct task_list *l = c->active.live ? &c->active : &c->stopped;
-		size_t i = 0;
-		while (!l->v[i])
-			i++;
-		model_task_purge(m, r, l->v[i]);
-	}
-	while (c->instances.n)
-		model_ci_purge(m, r, c, c->instances.v[c->instances.n - 1].val);
+	purge_children(m, r, c);
 	sidx_del(&r->clusters, c->name);
 	forget_change(m, c);
 	push_change(m, MODEL_CLUSTER, NULL, model_record_id(r->name, c->name));
@@ -606,6 +623,7 @@ static void family_free(struct td_family *f)
 		td_free(f->revs[i]);
 	free(f->revs);
 	free(f->name);
+	free(f->region);
 	free(f);
 }
 
@@ -622,6 +640,7 @@ struct td_family *model_family(struct model *m, struct region *r, const char *na
 		return f;
 	f = xcalloc(1, sizeof *f);
 	f->name = xstrdup(name);
+	f->region = xstrdup(r->name);
 	sidx_put(&r->families, f->name, f);
 	return f;
 }
@@ -645,6 +664,10 @@ void model_td_add(struct model *m, struct region *r, struct task_def *td)
 	f->revs[need - 1] = td;
 	if (td->status == TD_ACTIVE)
 		f->active++;
+	if (td->revision > f->last) {
+		f->last = td->revision;
+		model_dirty_family(m, f);
+	}
 	model_dirty_td(m, td);
 }
 
@@ -680,6 +703,14 @@ void model_td_purge(struct model *m, struct region *r, struct task_def *td)
 	push_change(m, MODEL_TASKDEF, NULL, model_record_id(r->name, res));
 	free(res);
 	td_free(td);
+}
+
+void model_dirty_family(struct model *m, struct td_family *f)
+{
+	if (!f->dirty) {
+		f->dirty = true;
+		push_change(m, MODEL_FAMILY, f, NULL);
+	}
 }
 
 void model_dirty_td(struct model *m, struct task_def *td)
@@ -781,10 +812,40 @@ void model_ci_purge(struct model *m, struct region *r, struct cluster *c, struct
 void model_dirty_ci(struct model *m, struct container_instance *ci)
 {
 	ci->version++;
+	m->capacity_gen++;
 	if (!ci->dirty) {
 		ci->dirty = true;
 		push_change(m, MODEL_INSTANCE, ci, NULL);
 	}
+}
+
+/* ---- RunTask client tokens ---- */
+
+const char *model_run_token_get(const struct region *r, const char *token)
+{
+	const struct run_token *tk = sidx_get(&r->run_tokens, token);
+	return tk ? tk->answer : NULL;
+}
+
+void model_run_token_put(struct region *r, const char *token, const char *answer)
+{
+	if (!r->token_ring)
+		r->token_ring = xcalloc(MODEL_RUN_TOKENS, sizeof *r->token_ring);
+	if (r->n_tokens == MODEL_RUN_TOKENS) {
+		struct run_token *old = r->token_ring[r->token_head];
+		sidx_del(&r->run_tokens, old->token);
+		free(old->token);
+		free(old->answer);
+		free(old);
+		r->token_head = (r->token_head + 1) % MODEL_RUN_TOKENS;
+		r->n_tokens--;
+	}
+	struct run_token *tk = xcalloc(1, sizeof *tk);
+	tk->token = xstrdup(token);
+	tk->answer = xstrdup(answer);
+	sidx_put(&r->run_tokens, tk->token, tk);
+	r->token_ring[(r->token_head + r->n_tokens) % MODEL_RUN_TOKENS] = tk;
+	r->n_tokens++;
 }
 
 /* ---- task lists ---- */
@@ -939,6 +1000,7 @@ void task_free(struct task *t)
 		return;
 	free(t->stopped_reason);
 	cJSON_Delete(t->overrides);
+	cJSON_Delete(t->placement);
 	kvlist_release(&t->tags);
 	size_t n = t->td ? t->td->n_containers : 0;
 	for (size_t i = 0; t->containers && i < n; i++) {

@@ -106,6 +106,9 @@ struct cluster {
 	long running_ec2, running_fargate, pending_ec2, pending_fargate;
 	long active_ec2_services, active_fargate_services;
 	long draining_ec2_services, draining_fargate_services;
+	long live_tasks;           /* tasks not yet STOPPED (the deletion guard) */
+	long waiting_tasks;        /* PROVISIONING tasks waiting for capacity */
+	uint64_t placed_gen;       /* capacity_gen when waiting tasks last looked */
 	struct sidx instances;     /* container instances by id (all statuses) */
 	struct task_list active;   /* tasks with desiredStatus RUNNING, in creation order */
 	struct task_list stopped;  /* tasks with desiredStatus STOPPED, in creation order */
@@ -206,7 +209,7 @@ struct task_def {
 	 * status, deregisteredAt and deleteRequestedAt (which change). */
 	cJSON *body;
 	int cpu, memory;            /* task level, 0 when absent */
-	unsigned compat;            /* TD_COMPAT_* of requiresCompatibilities */
+	unsigned compat;            /* TD_COMPAT_* of compatibilities (as ECS computes them) */
 	char *network_mode;         /* bridge | host | awsvpc | none */
 	struct td_container *containers;
 	size_t n_containers;
@@ -223,10 +226,13 @@ struct task_def {
 /* A family: its revisions by number (revs[i] is revision i + 1, NULL once
  * deleted); revision numbers are never reused. */
 struct td_family {
+	char *region;
 	char *name;
 	struct task_def **revs;
 	size_t n;
 	long active;                /* ACTIVE revisions */
+	int last;                   /* the highest revision ever given (stored, so never reused) */
+	bool dirty;
 };
 
 /* ---- container instances ---- */
@@ -322,8 +328,10 @@ struct task {
 	const char *group;          /* interned */
 	const char *started_by;     /* interned, or NULL */
 	const char *zone;           /* interned, or NULL */
+	const char *subnet;         /* interned, awsvpc tasks only */
 	char *stopped_reason;
 	cJSON *overrides;           /* as given, or NULL */
+	cJSON *placement;           /* a waiting task's request placement, or NULL */
 	struct kvlist tags;
 	struct task_container *containers;   /* td->n_containers of them */
 	int cpu, memory;            /* what the task holds (units, MiB) */
@@ -342,6 +350,13 @@ const char *task_arn(const struct model *m, const struct task *t, char *buf, siz
 const char *task_container_arn(const struct model *m, const struct task *t, size_t i, char *buf,
 			       size_t len);
 
+/* A RunTask clientToken and what the call answered, for idempotency. */
+#define MODEL_RUN_TOKENS 4096
+struct run_token {
+	char *token;
+	char *answer;               /* the JSON answer */
+};
+
 struct region {
 	char *name;
 	struct sidx clusters;      /* by name */
@@ -349,11 +364,15 @@ struct region {
 	struct sidx families;      /* task definition families by name */
 	struct hmap tasks;         /* every task of the region by id */
 	struct sidx ec2_instances; /* container instances by ec2_id (not INACTIVE) */
+	long fargate_live;         /* Fargate tasks placed and not yet STOPPED */
+	struct sidx run_tokens;    /* RunTask clientTokens seen lately -> struct run_token */
+	struct run_token **token_ring;   /* the same, oldest first, at most MODEL_RUN_TOKENS */
+	size_t token_head, n_tokens;
 	bool default_created;      /* the default cluster was made on first use */
 	bool dirty;
 };
 
-enum model_kind { MODEL_REGION, MODEL_CLUSTER, MODEL_CP, MODEL_TASKDEF, MODEL_INSTANCE, MODEL_TASK };
+enum model_kind { MODEL_REGION, MODEL_CLUSTER, MODEL_CP, MODEL_TASKDEF, MODEL_INSTANCE, MODEL_TASK, MODEL_FAMILY };
 
 /* An entry of the dirty set: an object to write, or an id to delete. */
 struct model_change {
@@ -376,6 +395,8 @@ struct model {
 	struct task_heap due;
 	struct sidx interned;      /* strings shared by many tasks (groups, zones) */
 	uint64_t task_seq;
+	uint64_t capacity_gen;     /* bumps whenever an instance changes */
+	long waiting_tasks;        /* PROVISIONING tasks waiting for capacity, all clusters */
 	struct model_change *changes;
 	size_t n_changes, cap_changes;
 };
@@ -432,6 +453,7 @@ struct task_def *model_td_find(const struct region *r, const char *family, int r
 struct task_def *model_td_latest(const struct region *r, const char *family);
 void model_td_purge(struct model *m, struct region *r, struct task_def *td);
 void model_dirty_td(struct model *m, struct task_def *td);
+void model_dirty_family(struct model *m, struct td_family *f);
 void td_free(struct task_def *td);
 
 /* Container instances, indexed in their cluster by id and in the region by
@@ -445,6 +467,7 @@ void model_ci_unindex(struct region *r, struct container_instance *ci);
 void model_ci_attach_task(struct container_instance *ci, struct task *t);
 void model_ci_detach_task(struct container_instance *ci, struct task *t);
 void model_ci_purge(struct model *m, struct region *r, struct cluster *c, struct container_instance *ci);
+/* Also bumps m->capacity_gen: tasks waiting for capacity look again. */
 void model_dirty_ci(struct model *m, struct container_instance *ci);
 void ci_free(struct container_instance *ci);
 
@@ -462,6 +485,11 @@ void model_task_desire_stop(struct task *t);
 void model_task_due(struct model *m, struct task *t, int64_t at);
 /* The task with the soonest step, or NULL. */
 struct task *model_task_next_due(const struct model *m);
+
+/* RunTask idempotency: the answer given to token, or NULL; remember one
+ * (the oldest is forgotten past MODEL_RUN_TOKENS; not stored). */
+const char *model_run_token_get(const struct region *r, const char *token);
+void model_run_token_put(struct region *r, const char *token, const char *answer);
 
 void task_list_push(struct task_list *l, struct task *t);
 void task_list_remove(struct task_list *l, struct task *t);

@@ -160,13 +160,14 @@ int awsjson_call(struct api_ctx *ctx, struct http_req *r)
 			      "Missing X-Amz-Target header: it names the operation (AmazonEC2ContainerServiceV20141113.<Action>).");
 		return ERR_UNKNOWN_OPERATION;
 	}
-	if (strncmp(r->target, ECS_PREFIX, strlen(ECS_PREFIX)) != 0) {
+	bool ext = strncmp(r->target, API_EXT_PREFIX, strlen(API_EXT_PREFIX)) == 0;
+	if (!ext && strncmp(r->target, ECS_PREFIX, strlen(ECS_PREFIX)) != 0) {
 		char msg[300];
 		snprintf(msg, sizeof msg, "Unknown operation target %.200s.", r->target);
 		awsjson_error(r, ERR_UNKNOWN_OPERATION, msg);
 		return ERR_UNKNOWN_OPERATION;
 	}
-	const char *action = r->target + strlen(ECS_PREFIX);
+	const char *action = r->target + strlen(ext ? API_EXT_PREFIX : ECS_PREFIX);
 	if (r->len && !validate_utf8(r->body, r->len)) {
 		awsjson_error(r, ERR_SERIALIZATION, "The request body is not valid UTF-8.");
 		return ERR_SERIALIZATION;
@@ -202,7 +203,7 @@ int awsjson_call(struct api_ctx *ctx, struct http_req *r)
 	err_clear(&e);
 	cJSON *out = NULL;
 	int code = 0;
-	if (api_call(ctx, action, in, &out, &e) == 0) {
+	if ((ext ? api_ext_call : api_call)(ctx, action, in, &out, &e) == 0) {
 		set_body(r, 200, "application/x-amz-json-1.1", cJSON_PrintUnformatted(out));
 	} else {
 		code = e.code ? e.code : ERR_SERVER;
@@ -227,6 +228,7 @@ void awsjson_handle(struct server *srv, struct http_req *r)
 		.region = srv->cfg.region,
 		.now = clock_now(&srv->clock),
 		.rng = &srv->rng,
+		.driver = srv->driver,
 	};
 	int code = awsjson_call(&ctx, r);
 	if (code) {

@@ -41,6 +41,7 @@ static const struct opt opts[] = {
 	{"sim-step-ms", OPT_LONG, O(sim_step_ms), "500", 0, 3600000, "sim driver: how long each task lifecycle step takes"},
 	{"capacity-wait-s", OPT_LONG, O(capacity_wait_s), "1200", 0, 86400, "how long a PROVISIONING task waits for capacity before it stops"},
 	{"fargate-capacity", OPT_LONG, O(fargate_capacity), "0", 0, 100000000, "sim driver: Fargate tasks that may run at once in a region (0: unlimited)"},
+	{"spot-warning-s", OPT_LONG, O(spot_warning_s), "120", 0, 3600, "a FARGATE_SPOT interruption's warning before the task stops"},
 	{"max-provisioning-tasks", OPT_LONG, O(max_provisioning_tasks), "500", 1, 1000000, "PROVISIONING tasks a cluster may hold"},
 	{"max-body-bytes", OPT_LONG, O(max_body_bytes), "1048576", 1024, 67108864, "largest request body accepted"},
 	{"http-threads", OPT_LONG, O(http_threads), "2", 1, 64, "HTTP I/O threads (they only move bytes)"},

@@ -34,6 +34,7 @@ struct config {
 	long capacity_wait_s;
 	long fargate_capacity;
 	long max_provisioning_tasks;
+	long spot_warning_s;
 	long max_body_bytes;
 	long http_threads;
 	long max_connections;

@@ -26,6 +26,7 @@ static const char *kind_name(enum model_kind k)
 	case MODEL_TASKDEF: return "task_definition";
 	case MODEL_INSTANCE: return "container_instance";
 	case MODEL_TASK: return "task";
+	case MODEL_FAMILY: return "task_family";
 	}
 	return "?";
 }
@@ -39,6 +40,7 @@ static cJSON *record_of(const struct model *model, const struct model_change *c)
 	case MODEL_TASKDEF: return codec_td(c->obj, CODEC_RECORD);
 	case MODEL_INSTANCE: return codec_ci(model, c->obj, CODEC_RECORD);
 	case MODEL_TASK: return codec_task(model, c->obj, CODEC_RECORD);
+	case MODEL_FAMILY: return codec_family(c->obj);
 	}
 	return NULL;
 }
@@ -58,6 +60,10 @@ static char *id_of(const struct model_change *c)
 	case MODEL_TASKDEF: return codec_td_record_id(c->obj);
 	case MODEL_INSTANCE: return codec_ci_record_id(c->obj);
 	case MODEL_TASK: return codec_task_record_id(c->obj);
+	case MODEL_FAMILY: {
+		const struct td_family *f = c->obj;
+		return model_record_id(f->region, f->name);
+	}
 	}
 	return NULL;
 }
@@ -178,6 +184,7 @@ static void on_advance(uv_timer_t *h)
 		.region = srv->cfg.region,
 		.now = clock_now(&srv->clock),
 		.rng = &srv->rng,
+		.driver = srv->driver,
 	};
 	int64_t next = api_advance(&ctx);
 	if (next)
@@ -309,6 +316,16 @@ static int load_record(void *arg, const char *kind, const char *id, int64_t rev,
 			ci_free(ci);
 			rc = -1;
 		}
+	} else if (strcmp(kind, "task_family") == 0) {
+		const char *region = codec_str_of(j, "region"), *name = codec_str_of(j, "name");
+		if (region && name) {
+			struct td_family *f = model_family(m, model_region(m, region), name);
+			int last = codec_int_of(j, "last", 0);
+			if (last > f->last)
+				f->last = last;
+		} else {
+			rc = -1;
+		}
 	} else if (strcmp(kind, "task") == 0) {
 		if (la->n_deferred == la->cap_deferred) {
 			la->cap_deferred = la->cap_deferred ? la->cap_deferred * 2 : 256;
@@ -369,7 +386,13 @@ int server_init(struct server *srv)
 		.capacity_wait_ms = srv->cfg.capacity_wait_s * 1000,
 		.fargate_capacity = srv->cfg.fargate_capacity,
 		.max_provisioning_tasks = srv->cfg.max_provisioning_tasks,
+		.spot_warning_ms = srv->cfg.spot_warning_s * 1000,
 	};
+	if (strcmp(srv->cfg.driver, "sim") != 0) {
+		log_error("--driver %s: unknown driver (available: sim)", srv->cfg.driver);
+		return -1;
+	}
+	srv->driver = &driver_sim_ops;
 	model_init(&srv->model, srv->cfg.account_id);
 	srv->sops = store_find(srv->cfg.store);
 	if (!srv->sops) {
@@ -404,9 +427,14 @@ int server_init(struct server *srv)
 		log_error("cannot load the store: %s", e.msg);
 		return -1;
 	}
-	/* What was just loaded is durable already. */
+	/* What was just loaded is durable already; counters and held
+	 * resources are recomputed from it. */
 	size_t nloaded;
-	model_changes_free(model_take_dirty(&srv->model, &nloaded), nloaded);
+	struct model_change *loaded = model_take_dirty(&srv->model, &nloaded);
+	model_changes_free(loaded, nloaded);
+	struct api_ctx lctx = {.m = &srv->model, .cfg = &srv->acfg, .region = srv->cfg.region,
+			       .now = clock_now(&srv->clock), .rng = &srv->rng, .driver = srv->driver};
+	api_loaded(&lctx);
 	if (uv_loop_init(&srv->loop)) {
 		log_error("cannot start the event loop");
 		return -1;

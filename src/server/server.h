@@ -76,6 +76,7 @@ struct server {
 	const struct store_ops *sops;
 	struct store *store;
 	struct api_config acfg;
+	const struct driver_ops *driver;
 	struct clock clock;
 	struct rng rng;
 	int64_t armed_at;                 /* when the advance timer fires, 0 if idle */
@@ -117,5 +118,8 @@ int awsjson_call(struct api_ctx *ctx, struct http_req *r);
 void awsjson_handle(struct server *srv, struct http_req *r);
 /* Set r's answer to an AWS JSON 1.1 error. */
 void awsjson_error(struct http_req *r, int code, const char *msg);
+
+/* The sim driver (driver_sim.c): tasks run in simulation. */
+extern const struct driver_ops driver_sim_ops;
 
 #endif

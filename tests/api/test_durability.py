@@ -853,7 +853,7 @@ def test_startup_with_large_store(b):
     assert len(want) == 2000
     assert b.stop() == 0
     b.start()
-    assert "2000 clusters and 0 capacity providers loaded" in b.log(), b.log()
+    assert "2000 clusters, 0 capacity providers" in b.log(), b.log()
     arns = []
     pages = 0
     for page in b.ecs.get_paginator("list_clusters").paginate(PaginationConfig={"PageSize": 100}):

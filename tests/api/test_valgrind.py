@@ -5,6 +5,7 @@ exit 0, no definitely or indirectly lost bytes and no memory errors.
 
 valgrind's own exit code (--error-exitcode=99) and its log are both
 checked, so that a report is never hidden behind a clean exit."""
+import json
 import os
 import re
 import shutil
@@ -268,6 +269,7 @@ def every_action(b, called):
     ecs.delete_capacity_provider(capacityProvider=cp_arn("vg-free"))
     expect_error("ClientException", ecs.delete_capacity_provider, capacityProvider="FARGATE")
     expect_error("ClientException", ecs.delete_capacity_provider, capacityProvider="nope")
+    task_actions(ecs)
     # DeleteCluster
     ecs.delete_cluster(cluster="vg-list-4")
     ecs.delete_cluster(cluster="vg-list-4")  # INACTIVE: answered again
@@ -280,9 +282,94 @@ def every_action(b, called):
         pass
 
 
+def task_actions(ecs):
+    """Task definitions, container instances, attributes and tasks: success
+    and error paths, with tasks left running, stopped and waiting so that
+    the restart below loads every kind."""
+    ecs.create_cluster(clusterName="vg-tasks", capacityProviders=["FARGATE", "FARGATE_SPOT"])
+    c = {"name": "app", "image": "busybox", "cpu": 64, "memory": 64, "essential": True,
+         "portMappings": [{"containerPort": 80, "hostPort": 0}, {"containerPort": 81, "hostPort": 8081}],
+         "dockerLabels": {"berth.sim.runtime": "1h"}}
+    ecs.register_task_definition(family="vg-web", containerDefinitions=[c], tags=[{"key": "t", "value": "d"}],
+                                 placementConstraints=[{"type": "memberOf", "expression": "attribute:ecs.os-type == linux"}])
+    ecs.register_task_definition(family="vg-web", containerDefinitions=[dict(c, cpu=32)])
+    ecs.register_task_definition(family="vg-fg", networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
+                                 cpu="256", memory="512", containerDefinitions=[{"name": "a", "image": "x"}])
+    expect_error("ClientException", ecs.register_task_definition, family="vg-bad",
+                 containerDefinitions=[{"name": "a", "image": "x"}])
+    ecs.describe_task_definition(taskDefinition="vg-web", include=["TAGS"])
+    expect_error("ClientException", ecs.describe_task_definition, taskDefinition="vg-none")
+    ecs.list_task_definitions(familyPrefix="vg-", sort="DESC", maxResults=1)
+    ecs.list_task_definition_families(familyPrefix="vg", status="ALL")
+    doc = json.dumps({"instanceId": "i-0123456789abcdef0", "instanceType": "m5.large",
+                      "availabilityZone": "us-east-1a", "region": REGION})
+    res = [{"name": "CPU", "type": "INTEGER", "integerValue": 2048},
+           {"name": "MEMORY", "type": "INTEGER", "integerValue": 4096},
+           {"name": "PORTS", "type": "STRINGSET", "stringSetValue": ["22"]}]
+    ci = ecs.register_container_instance(cluster="vg-tasks", instanceIdentityDocument=doc, totalResources=res,
+                                         attributes=[{"name": "stack", "value": "prod"}],
+                                         tags=[{"key": "i", "value": "1"}])["containerInstance"]["containerInstanceArn"]
+    expect_error("InvalidParameterException", ecs.register_container_instance, cluster="vg-tasks",
+                 instanceIdentityDocument=doc, totalResources=[])
+    ecs.describe_container_instances(cluster="vg-tasks", containerInstances=[ci, "0" * 32],
+                                     include=["TAGS", "CONTAINER_INSTANCE_HEALTH"])
+    ecs.list_container_instances(cluster="vg-tasks", filter="attribute:stack == prod and runningTasksCount < 5")
+    expect_error("InvalidParameterException", ecs.list_container_instances, cluster="vg-tasks", filter="attribute:x ==")
+    ecs.put_attributes(cluster="vg-tasks", attributes=[{"name": "color", "value": "red", "targetId": ci}])
+    ecs.list_attributes(cluster="vg-tasks", targetType="container-instance", attributeName="color")
+    ecs.delete_attributes(cluster="vg-tasks", attributes=[{"name": "color", "targetId": ci}])
+    expect_error("TargetNotFoundException", ecs.put_attributes, cluster="vg-tasks",
+                 attributes=[{"name": "a", "value": "b", "targetId": "0" * 32, "targetType": "container-instance"}])
+    run = ecs.run_task(cluster="vg-tasks", taskDefinition="vg-web:1", count=3, startedBy="vg", clientToken="vg-1",
+                       overrides={"containerOverrides": [{"name": "app", "command": ["x"]}]},
+                       tags=[{"key": "r", "value": "1"}], propagateTags="TASK_DEFINITION",
+                       placementStrategy=[{"type": "spread", "field": "attribute:ecs.availability-zone"},
+                                          {"type": "binpack", "field": "memory"}])
+    assert run["tasks"] and run["failures"], run  # the static port fits once
+    ecs.run_task(cluster="vg-tasks", taskDefinition="vg-web:1", count=3, clientToken="vg-1")
+    net = {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
+    ecs.run_task(cluster="vg-tasks", taskDefinition="vg-fg", count=4, networkConfiguration=net,
+                 capacityProviderStrategy=[{"capacityProvider": "FARGATE", "base": 1, "weight": 1},
+                                           {"capacityProvider": "FARGATE_SPOT", "weight": 1}])
+    expect_error("InvalidParameterException", ecs.run_task, cluster="vg-tasks", taskDefinition="vg-fg",
+                 launchType="FARGATE")
+    expect_error("InvalidParameterException", ecs.run_task, cluster="vg-tasks", taskDefinition="vg-web",
+                 placementConstraints=[{"type": "memberOf", "expression": "(("}])
+    started = ecs.start_task(cluster="vg-tasks", taskDefinition="vg-web:2", containerInstances=[ci, "f" * 32])
+    ecs.update_container_instances_state(cluster="vg-tasks", containerInstances=[ci], status="DRAINING")
+    ecs.update_container_instances_state(cluster="vg-tasks", containerInstances=[ci], status="ACTIVE")
+    arns = [t["taskArn"] for t in run["tasks"] + started["tasks"]]
+    ecs.describe_tasks(cluster="vg-tasks", tasks=arns + ["0" * 32], include=["TAGS"])
+    ecs.list_tasks(cluster="vg-tasks", maxResults=1)
+    ecs.list_tasks(cluster="vg-tasks", family="vg-web", containerInstance=ci, launchType="EC2")
+    ecs.list_tags_for_resource(resourceArn=arns[0])
+    ecs.tag_resource(resourceArn=ci, tags=[{"key": "x", "value": "y"}])
+    ecs.stop_task(cluster="vg-tasks", task=arns[0], reason="valgrind")
+    expect_error("InvalidParameterException", ecs.stop_task, cluster="vg-tasks", task="0" * 32)
+    # a provider with managed scaling and no instance: the task waits
+    # (vg-full's default strategy gives its base task to vg-ms)
+    waiting = ecs.run_task(cluster="vg-full", taskDefinition="vg-web:2")["tasks"]
+    assert waiting and waiting[0]["lastStatus"] == "PROVISIONING", waiting
+    # a second instance, deregistered with its task
+    doc2 = json.dumps({"instanceId": "i-0123456789abcdef1", "instanceType": "m5.large",
+                       "availabilityZone": "us-east-1b", "region": REGION})
+    ci2 = ecs.register_container_instance(cluster="vg-tasks", instanceIdentityDocument=doc2,
+                                          totalResources=res)["containerInstance"]["containerInstanceArn"]
+    ecs.start_task(cluster="vg-tasks", taskDefinition="vg-web:2", containerInstances=[ci2])
+    expect_error("InvalidParameterException", ecs.deregister_container_instance, cluster="vg-tasks",
+                 containerInstance=ci2)
+    ecs.deregister_container_instance(cluster="vg-tasks", containerInstance=ci2, force=True)
+    ecs.register_task_definition(family="vg-gone", containerDefinitions=[c])
+    ecs.deregister_task_definition(taskDefinition="vg-gone:1")
+    ecs.delete_task_definitions(taskDefinitions=["vg-gone:1", "vg-web:1"])
+
+
 def protocol_corners(b):
     """The protocol layer's error paths, through raw HTTP."""
     assert raw(b, "CreateService", "{}")[0] == 400                 # in the model, not implemented
+    st, _, _ = b.raw(None, '{"cluster": "vg-tasks", "count": 1}',
+                     headers={"X-Amz-Target": "BerthExtensions_v1.InterruptSpotTasks"})
+    assert st == 200
     assert raw(b, "DescribeEverything", "{}")[0] == 400            # not an ECS operation
     st, _, _ = b.raw(None, "{}", headers={"X-Amz-Target": "DynamoDB_20120810.ListTables"})
     assert st == 400

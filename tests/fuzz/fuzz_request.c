@@ -97,6 +97,20 @@ static const char *const actions[] = {
 	                                   /* V: long unknown */
 	"!AnyScaleFrontendService.CreateCluster", /* W: another service */
 	NULL,                              /* X: no X-Amz-Target */
+	"RegisterTaskDefinition",          /* Y */
+	"RegisterContainerInstance",       /* Z */
+	"StartTask",                       /* [ */
+	"StopTask",                        /* \\ */
+	"DescribeTasks",                   /* ] */
+	"ListTasks",                       /* ^ */
+	"DeregisterContainerInstance",     /* _ */
+	"UpdateContainerInstancesState",   /* ` */
+	"ListContainerInstances",          /* a */
+	"PutAttributes",                   /* b */
+	"DeregisterTaskDefinition",        /* c */
+	"DeleteTaskDefinitions",           /* d */
+	"ListTaskDefinitions",             /* e */
+	"!BerthExtensions_v1.InterruptSpotTasks", /* f */
 };
 #define N_ACTIONS (sizeof actions / sizeof actions[0])
 
@@ -146,6 +160,12 @@ static void fuzz_reset(void)
 		.transition_ms = 1000,
 		.cluster_retention_ms = 3600 * 1000,
 		.cp_retention_ms = 3600 * 1000,
+		.instance_retention_ms = 3600 * 1000,
+		.task_retention_ms = 3600 * 1000,
+		.sim_step_ms = 500,
+		.capacity_wait_ms = 1200 * 1000,
+		.max_provisioning_tasks = 500,
+		.spot_warning_ms = 120 * 1000,
 	};
 	rng_seed(&fz.rng, FUZZ_SEED);
 	fz.now = FUZZ_START_MS;
@@ -175,6 +195,7 @@ static void advance(void)
 {
 	struct api_ctx ctx = {
 		.m = &fz.m, .cfg = &fz.cfg, .region = FUZZ_REGION, .now = fz.now, .rng = &fz.rng,
+		.driver = &driver_sim_ops,
 	};
 	fz.wake_at = 0;
 	wake(api_advance(&ctx));
@@ -328,6 +349,27 @@ static bool live(enum model_kind kind, const void *obj)
 		r = model_region_find(&fz.m, cp->region);
 		return r && model_cp_find(r, cp->name) == cp;
 	}
+	case MODEL_TASKDEF: {
+		const struct task_def *td = obj;
+		r = model_region_find(&fz.m, td->region);
+		return r && model_td_find(r, td->family, td->revision) == td;
+	}
+	case MODEL_INSTANCE: {
+		const struct container_instance *ci = obj;
+		r = model_region_find(&fz.m, ci->region);
+		const struct cluster *c = r ? model_cluster_find(r, ci->cluster) : NULL;
+		return c && model_ci_find(c, ci->id) == ci;
+	}
+	case MODEL_TASK: {
+		const struct task *t = obj;
+		r = model_region_find(&fz.m, t->cluster->region);
+		return r && model_task_find(r, t->id) == t;
+	}
+	case MODEL_FAMILY: {
+		const struct td_family *f = obj;
+		r = model_region_find(&fz.m, f->region);
+		return r && model_family_find(r, f->name) == f;
+	}
 	}
 	return false;
 }
@@ -421,6 +463,7 @@ static void one_request(const uint8_t *data, size_t size)
 
 	struct api_ctx ctx = {
 		.m = &fz.m, .cfg = &fz.cfg, .region = FUZZ_REGION, .now = fz.now, .rng = &fz.rng,
+		.driver = &driver_sim_ops,
 	};
 	int code = awsjson_call(&ctx, &r);
 	if (fz.trace)

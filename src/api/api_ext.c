@@ -1,0 +1,73 @@
+/* api_ext: Berth's own actions, beside the ECS ones, on the same protocol
+ * with the target prefix "BerthExtensions_v1." (versioned: a change of
+ * meaning gets a new prefix).  They drive what AWS does by itself and a test
+ * or a user wants to provoke: today, FARGATE_SPOT interruptions.  There is no
+ * botocore model for them, so each handler checks its own input. */
+#include <string.h>
+
+#include "api/api.h"
+#include "api/api_task.h"
+#include "model/codec.h"
+
+#define SPOT_REASON "Your Spot Task was interrupted."
+
+static bool spot_running(const struct task *t)
+{
+	return t->cp_name && strcmp(t->cp_name, "FARGATE_SPOT") == 0 && t->desired != TS_STOPPED;
+}
+
+/* InterruptSpotTasks {cluster, tasks?: [id or ARN], count?: n}: send the
+ * two-minute warning to the named FARGATE_SPOT tasks, or to the first
+ * `count` of the cluster (all when neither is given).  Answers
+ * {"tasks": [the interrupted tasks]}. */
+static int interrupt_spot_tasks(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct err *e)
+{
+	const cJSON *cl = api_get(in, "cluster");
+	const cJSON *refs = api_get(in, "tasks");
+	const cJSON *cnt = api_get(in, "count");
+	if ((cl && !cJSON_IsString(cl)) || (refs && !cJSON_IsArray(refs)) || (cnt && !cJSON_IsNumber(cnt)))
+		return err_set(e, ERR_SERIALIZATION, "InterruptSpotTasks takes {cluster: string, tasks: [string], count: number}.");
+	long count = cnt ? (long)cnt->valuedouble : -1;
+	if (cnt && count < 0)
+		return err_set(e, ERR_INVALID_PARAMETER, "count must not be negative.");
+	struct cluster *c;
+	if (api_cluster_lookup(ctx, cl ? cl->valuestring : NULL, false, &c, e))
+		return -1;
+	*out = cJSON_CreateObject();
+	cJSON *done = cJSON_AddArrayToObject(*out, "tasks");
+	const cJSON *it;
+	cJSON_ArrayForEach(it, refs)
+	{
+		struct task *t = cJSON_IsString(it) ? api_task_lookup(ctx, c, it->valuestring) : NULL;
+		if (!t || !spot_running(t))
+			continue;
+		api_task_stop(ctx, t, STOP_TERMINATION_NOTICE, SPOT_REASON);
+		cJSON_AddItemToArray(done, codec_task(ctx->m, t, 0));
+	}
+	for (size_t i = 0; !refs && i < c->active.n && count != 0; i++) {
+		struct task *t = c->active.v[i];
+		if (!t || !spot_running(t))
+			continue;
+		api_task_stop(ctx, t, STOP_TERMINATION_NOTICE, SPOT_REASON);
+		cJSON_AddItemToArray(done, codec_task(ctx->m, t, 0));
+		count--;
+	}
+	return 0;
+}
+
+static const struct api_action ext_actions[] = {
+	{"InterruptSpotTasks", interrupt_spot_tasks},
+};
+
+int api_ext_call(struct api_ctx *ctx, const char *action, const cJSON *in, cJSON **out, struct err *e)
+{
+	for (size_t i = 0; i < sizeof ext_actions / sizeof ext_actions[0]; i++)
+		if (strcmp(ext_actions[i].name, action) == 0) {
+			*out = NULL;
+			int r = ext_actions[i].fn(ctx, in, out, e);
+			if (r == 0 && !*out)
+				*out = cJSON_CreateObject();
+			return r;
+		}
+	return err_set(e, ERR_UNKNOWN_OPERATION, "Unknown operation BerthExtensions_v1.%s.", action);
+}

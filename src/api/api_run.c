@@ -233,6 +233,24 @@ struct shape {
 	size_t n_tcp, n_udp;
 };
 
+/* A placement request for tasks of shape sh on the candidates cs under ps
+ * (NULL: no strategies or constraints). */
+static void request_init(struct sched_place_request *req, struct sched_place_task *task,
+			 const struct shape *sh, const char *group, struct cands *cs, const struct pspec *ps)
+{
+	*task = (struct sched_place_task){
+		.cpu = sh->cpu, .memory = sh->memory,
+		.tcp = sh->tcp, .n_tcp = sh->n_tcp,
+		.udp = sh->udp, .n_udp = sh->n_udp, .group = group,
+	};
+	*req = (struct sched_place_request){
+		.instances = cs->in, .n_instances = cs->n, .task = task,
+		.strategies = ps ? ps->strat : NULL, .n_strategies = ps ? ps->n_strat : 0,
+		.caller = SCHED_PLACE_FOR_TASK, .distinct_instance = ps && ps->distinct,
+		.member_ok = cs->member_ok, .attr = attr_of, .attr_arg = cs,
+	};
+}
+
 static bool uses_host_ports(const struct task_def *td, enum launch_type lt)
 {
 	const char *nm = td->network_mode;
@@ -521,17 +539,9 @@ static void place_lane(struct run *rn, const struct lane *ln)
 	struct cands cs;
 	cands_build(&cs, rn->c, ln->lt, ln->cp, &rn->ps, rn->group);
 	shape_ports(&rn->shape, rn->td, ln->lt);
-	struct sched_place_task task = {
-		.cpu = rn->shape.cpu, .memory = rn->shape.memory,
-		.tcp = rn->shape.tcp, .n_tcp = rn->shape.n_tcp,
-		.udp = rn->shape.udp, .n_udp = rn->shape.n_udp, .group = rn->group,
-	};
-	struct sched_place_request req = {
-		.instances = cs.in, .n_instances = cs.n, .task = &task,
-		.strategies = rn->ps.strat, .n_strategies = rn->ps.n_strat,
-		.caller = SCHED_PLACE_FOR_TASK, .distinct_instance = rn->ps.distinct,
-		.member_ok = cs.member_ok, .attr = attr_of, .attr_arg = &cs,
-	};
+	struct sched_place_task task;
+	struct sched_place_request req;
+	request_init(&req, &task, &rn->shape, rn->group, &cs, &rn->ps);
 	struct sched_place_result *res = xcalloc(ln->n, sizeof *res);
 	sched_place_run(&req, rn->ctx->rng, ln->n, res);
 	for (unsigned long i = 0; i < ln->n; i++) {
@@ -831,15 +841,14 @@ static void start_on(struct run *rn, const char *ref, struct container_instance 
 	}
 	enum launch_type lt = ci->external ? LT_EXTERNAL : LT_EC2;
 	shape_ports(&rn->shape, rn->td, lt);
-	struct sched_place_task task = {
-		.cpu = rn->shape.cpu, .memory = rn->shape.memory,
-		.tcp = rn->shape.tcp, .n_tcp = rn->shape.n_tcp,
-		.udp = rn->shape.udp, .n_udp = rn->shape.n_udp, .group = rn->group,
-	};
-	struct sched_place_request req = {
-		.instances = &cs.in[k], .n_instances = 1, .task = &task,
-		.caller = SCHED_PLACE_FOR_TASK, .member_ok = &cs.member_ok[k],
-	};
+	struct sched_place_task task;
+	struct sched_place_request req;
+	request_init(&req, &task, &rn->shape, rn->group, &cs, NULL);
+	/* only the named instance */
+	req.instances = &cs.in[k];
+	req.n_instances = 1;
+	req.member_ok = &cs.member_ok[k];
+	req.attr = NULL;
 	struct sched_place_result res;
 	sched_place_run(&req, rn->ctx->rng, 1, &res);
 	if (res.reason == SCHED_PLACE_OK)
@@ -905,17 +914,9 @@ static void retry_one(struct api_ctx *ctx, struct region *r, struct task *t)
 	rn.shape.cpu = t->cpu;
 	rn.shape.memory = t->memory;
 	shape_ports(&rn.shape, t->td, LT_EC2);
-	struct sched_place_task task = {
-		.cpu = t->cpu, .memory = t->memory,
-		.tcp = rn.shape.tcp, .n_tcp = rn.shape.n_tcp,
-		.udp = rn.shape.udp, .n_udp = rn.shape.n_udp, .group = t->group,
-	};
-	struct sched_place_request req = {
-		.instances = cs.in, .n_instances = cs.n, .task = &task,
-		.strategies = rn.ps.strat, .n_strategies = rn.ps.n_strat,
-		.caller = SCHED_PLACE_FOR_TASK, .distinct_instance = rn.ps.distinct,
-		.member_ok = cs.member_ok, .attr = attr_of, .attr_arg = &cs,
-	};
+	struct sched_place_task task;
+	struct sched_place_request req;
+	request_init(&req, &task, &rn.shape, t->group, &cs, &rn.ps);
 	struct sched_place_result res;
 	sched_place_run(&req, ctx->rng, 1, &res);
 	if (res.reason == SCHED_PLACE_OK) {

@@ -196,7 +196,7 @@ static cJSON *kv_list(const struct kvlist *l)
 	return a;
 }
 
-static void kv_list_parse(struct kvlist *out, const cJSON *arr)
+void codec_name_values_parse(struct kvlist *out, const cJSON *arr)
 {
 	const cJSON *t;
 	cJSON_ArrayForEach(t, arr)
@@ -340,7 +340,7 @@ static void parse_attachments(struct cluster *c, const cJSON *att)
 		snprintf(t->id, sizeof t->id, "%s", str_of(a, "id") ? str_of(a, "id") : "");
 		t->type = xstrdup(str_of(a, "type") ? str_of(a, "type") : "");
 		t->status = xstrdup(str_of(a, "status") ? str_of(a, "status") : "");
-		kv_list_parse(&t->details, cJSON_GetObjectItemCaseSensitive(a, "details"));
+		codec_name_values_parse(&t->details, cJSON_GetObjectItemCaseSensitive(a, "details"));
 	}
 }
 

@@ -35,6 +35,10 @@ int codec_int_of(const cJSON *o, const char *name, int dflt);
 int64_t codec_long_of(const cJSON *o, const char *name, int64_t dflt);
 int64_t codec_time_of(const cJSON *o, const char *name);
 
+/* Parse [{name, value}] (attachment details, attributes); a missing value
+ * is "". */
+void codec_name_values_parse(struct kvlist *out, const cJSON *arr);
+
 /* ECS timestamps: epoch seconds with milliseconds, as a JSON number. */
 double codec_time(int64_t ms);
 

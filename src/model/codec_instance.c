@@ -85,7 +85,8 @@ static cJSON *attributes(const struct kvlist *l)
 	return a;
 }
 
-static void put_api(cJSON *o, const struct container_instance *ci, unsigned include)
+/* The members the answer and the record share, in the answer's order. */
+static void put_identity(cJSON *o, const struct container_instance *ci)
 {
 	codec_put_str(o, "containerInstanceArn", ci->arn);
 	codec_put_str(o, "ec2InstanceId", ci->ec2_id);
@@ -93,6 +94,11 @@ static void put_api(cJSON *o, const struct container_instance *ci, unsigned incl
 	codec_put_int(o, "version", ci->version);
 	if (ci->version_info)
 		cJSON_AddItemToObjectCS(o, "versionInfo", cJSON_Duplicate(ci->version_info, 1));
+}
+
+static void put_api(cJSON *o, const struct container_instance *ci, unsigned include)
+{
+	put_identity(o, ci);
 	cJSON_AddItemToObjectCS(o, "remainingResources", resources(ci, true));
 	cJSON_AddItemToObjectCS(o, "registeredResources", resources(ci, false));
 	codec_put_str(o, "status", ci_status_name(ci->status));
@@ -122,12 +128,7 @@ static cJSON *port_list(const struct portset *p)
 
 static void put_record(cJSON *o, const struct container_instance *ci)
 {
-	codec_put_str(o, "containerInstanceArn", ci->arn);
-	codec_put_str(o, "ec2InstanceId", ci->ec2_id);
-	put_opt_str(o, "capacityProviderName", ci->cp_name);
-	codec_put_int(o, "version", ci->version);
-	if (ci->version_info)
-		cJSON_AddItemToObjectCS(o, "versionInfo", cJSON_Duplicate(ci->version_info, 1));
+	put_identity(o, ci);
 	codec_put_str(o, "status", ci_status_name(ci->status));
 	put_opt_str(o, "statusReason", ci->status_reason);
 	cJSON_AddItemToObjectCS(o, "agentConnected", cJSON_CreateBool(ci->agent_connected));
@@ -180,18 +181,6 @@ static void ports_parse(struct portset *p, const cJSON *arr)
 	}
 }
 
-static void attributes_parse(struct kvlist *l, const cJSON *arr)
-{
-	const cJSON *a;
-	cJSON_ArrayForEach(a, arr)
-	{
-		const char *k = codec_str_of(a, "name");
-		const char *v = codec_str_of(a, "value");
-		if (k)
-			kvlist_set(l, k, v ? v : "");
-	}
-}
-
 /* The id is the last segment of the ARN: 32 hex characters. */
 static int id_from_arn(struct container_instance *ci)
 {
@@ -213,7 +202,7 @@ static void parse_rest(struct container_instance *ci, const cJSON *j)
 		ci->version_info = cJSON_Duplicate(vi, 1);
 	ci->status_reason = codec_dup_of(j, "statusReason");
 	ci->agent_connected = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "agentConnected"));
-	attributes_parse(&ci->attributes, cJSON_GetObjectItemCaseSensitive(j, "attributes"));
+	codec_name_values_parse(&ci->attributes, cJSON_GetObjectItemCaseSensitive(j, "attributes"));
 	ci->registered_at = codec_time_of(j, "registeredAt");
 	codec_tags_parse(&ci->tags, cJSON_GetObjectItemCaseSensitive(j, "tags"));
 	ci->instance_type = codec_dup_of(j, "berthInstanceType");

@@ -151,7 +151,7 @@ void api_task_progress(struct api_ctx *ctx, struct task *t, int s)
 		t->stopped_at = now;
 		t->execution_stopped_at = now;
 		if (t->desired != TS_STOPPED)
-			model_task_desire_stop(t);
+			model_task_desire_stop(ctx->m, t);
 		set_last(ctx, t, TS_STOPPED);
 		release(ctx, t);
 		api_task_due(ctx, t, now + ctx->cfg->task_retention_ms);
@@ -172,7 +172,7 @@ void api_task_stop(struct api_ctx *ctx, struct task *t, int code, const char *re
 {
 	if (t->desired == TS_STOPPED)
 		return;
-	model_task_desire_stop(t);
+	model_task_desire_stop(ctx->m, t);
 	t->stop_code = (uint8_t)code;
 	free(t->stopped_reason);
 	t->stopped_reason = reason ? xstrdup(reason) : NULL;

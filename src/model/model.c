@@ -1033,13 +1033,17 @@ struct task *model_task_find(const struct region *r, const char *id)
 	return hmap_get(&r->tasks, id);
 }
 
-void model_task_desire_stop(struct task *t)
+void model_task_desire_stop(struct model *m, struct task *t)
 {
 	if (t->desired == TS_STOPPED)
 		return;
 	task_list_remove(&t->cluster->active, t);
 	t->desired = TS_STOPPED;
+	/* A new place in the order: the stopped list stays sorted by seq. */
+	t->seq = ++m->task_seq;
 	task_list_push(&t->cluster->stopped, t);
+	if (t->due)
+		model_task_due(m, t, t->due); /* the heap breaks ties by seq */
 }
 
 void model_task_purge(struct model *m, struct region *r, struct task *t)

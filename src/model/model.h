@@ -340,7 +340,7 @@ struct task {
 	int64_t due;                /* the next lifecycle step (ms), 0 if none */
 	size_t heap_pos;            /* position in the model's due heap, or SIZE_MAX */
 	size_t here_pos;            /* position in ci->here, or SIZE_MAX */
-	uint64_t seq;               /* creation order within the cluster */
+	uint64_t seq;               /* order in its cluster list: creation, then the stop */
 	bool dirty;
 };
 
@@ -479,8 +479,10 @@ void model_task_purge(struct model *m, struct region *r, struct task *t);
 void model_dirty_task(struct model *m, struct task *t);
 void task_free(struct task *t);
 /* Move a task from the cluster's active list to its stopped list (on
- * desiredStatus STOPPED). */
-void model_task_desire_stop(struct task *t);
+ * desiredStatus STOPPED), with a new seq: each list is in seq order, which
+ * its binary searches rely on (and loads must keep: add tasks in seq
+ * order). */
+void model_task_desire_stop(struct model *m, struct task *t);
 /* Schedule (at > 0) or cancel (at == 0) the task's next lifecycle step. */
 void model_task_due(struct model *m, struct task *t, int64_t at);
 /* The task with the soonest step, or NULL. */

@@ -342,6 +342,13 @@ static int load_record(void *arg, const char *kind, const char *id, int64_t rev,
 	return rc;
 }
 
+static int by_seq(const void *a, const void *b)
+{
+	int64_t x = codec_long_of(*(cJSON *const *)a, "seq", 0);
+	int64_t y = codec_long_of(*(cJSON *const *)b, "seq", 0);
+	return (x > y) - (x < y);
+}
+
 static int make_dir(const char *dir)
 {
 	char *p = xstrdup(dir);
@@ -413,6 +420,8 @@ int server_init(struct server *srv)
 	}
 	struct load_arg la = {.srv = srv};
 	int lrc = srv->sops->load(srv->store, load_record, &la, &e);
+	/* Tasks join their cluster's lists in seq order. */
+	qsort(la.deferred, la.n_deferred, sizeof *la.deferred, by_seq);
 	for (size_t i = 0; i < la.n_deferred; i++) {
 		if (!lrc && codec_task_load(&srv->model, la.deferred[i])) {
 			log_error("store task record %zu is malformed or refers to a missing resource", i);

@@ -412,6 +412,30 @@ def test_tasks_survive_a_restart(b):
     assert remaining(b, clu, ia, "CPU") == 2048
 
 
+@berthd_args("--sim-step-ms", "0")
+def test_stopped_tasks_page_in_stop_order_across_restarts(b):
+    clu = cluster(b)
+    instance(b, clu, cpu=100000, mem=100000)
+    _, family = taskdef(b, cpu=1, memory=1)
+    arns = []
+    for _ in range(2):
+        arns += [t["taskArn"] for t in b.ecs.run_task(cluster=clu, taskDefinition=family, count=6)["tasks"]]
+    for arn in reversed(arns):  # stopped in the opposite order of creation
+        b.ecs.stop_task(cluster=clu, task=arn)
+
+    def stopped_pages():
+        pages = b.ecs.get_paginator("list_tasks").paginate(cluster=clu, desiredStatus="STOPPED",
+                                                           PaginationConfig={"PageSize": 5})
+        return [a for p in pages for a in p["taskArns"]]
+    assert stopped_pages() == list(reversed(arns))
+    b.restart()
+    assert stopped_pages() == list(reversed(arns))
+    more = [t["taskArn"] for t in b.ecs.run_task(cluster=clu, taskDefinition=family, count=3)["tasks"]]
+    b.ecs.stop_task(cluster=clu, task=more[1])
+    assert stopped_pages() == list(reversed(arns)) + [more[1]]
+    assert sorted(b.ecs.list_tasks(cluster=clu)["taskArns"]) == sorted([more[0], more[2]])
+
+
 @berthd_args("--task-retention-s", "1", "--sim-step-ms", "0")
 def test_stopped_tasks_are_purged_after_retention(b):
     clu = cluster(b)

@@ -236,19 +236,14 @@ static const char *subj_field(void *arg, const char *name)
 	return NULL;
 }
 
-/* Each task group with a task on the instance, once (groups are interned,
- * so equal groups are the same pointer). */
+/* Each task group with a task on the instance, once (the instance counts
+ * its tasks by group). */
 static int subj_groups(void *arg, int (*visit)(void *ctx, const char *group), void *vctx)
 {
 	const struct container_instance *ci = arg;
-	for (size_t i = 0; i < ci->n_here; i++) {
-		const char *g = ci->here[i]->group;
-		bool seen = !g;
-		for (size_t k = 0; k < i && !seen; k++)
-			seen = ci->here[k]->group == g;
-		if (!seen && visit(vctx, g))
+	for (size_t i = 0; i < ci->groups.n; i++)
+		if (visit(vctx, ci->groups.v[i].key))
 			return 1;
-	}
 	return 0;
 }
 

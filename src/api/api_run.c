@@ -159,14 +159,6 @@ static size_t merge_ports(const struct portset *a, const struct portset *b, uint
 	return n;
 }
 
-static unsigned group_count(const struct container_instance *ci, const char *group)
-{
-	unsigned n = 0;
-	for (size_t i = 0; i < ci->n_here; i++)
-		n += ci->here[i]->group == group;
-	return n;
-}
-
 static int members_ok(const struct pspec *p, const struct container_instance *ci)
 {
 	if (!p->n_member)
@@ -213,7 +205,7 @@ static void cands_build(struct cands *cs, const struct cluster *c, enum launch_t
 		in->active = ci->status == CI_ACTIVE;
 		in->agent_connected = ci->agent_connected;
 		in->zone = ci->zone;
-		in->group_count = group_count(ci, group);
+		in->group_count = model_ci_group_count(ci, group);
 		cs->member_ok[cs->n] = (unsigned char)members_ok(p, ci);
 		cs->ci[cs->n++] = ci;
 	}

@@ -741,6 +741,7 @@ void ci_free(struct container_instance *ci)
 	portset_release(&ci->used_udp);
 	kvlist_release(&ci->attributes);
 	free(ci->here);
+	sidx_release(&ci->groups);
 	cJSON_Delete(ci->version_info);
 	kvlist_release(&ci->tags);
 	free(ci);
@@ -781,6 +782,15 @@ void model_ci_attach_task(struct container_instance *ci, struct task *t)
 	}
 	t->here_pos = ci->n_here;
 	ci->here[ci->n_here++] = t;
+	if (t->group) {
+		uintptr_t n = (uintptr_t)sidx_get(&ci->groups, t->group);
+		sidx_put(&ci->groups, t->group, (void *)(n + 1));
+	}
+}
+
+unsigned model_ci_group_count(const struct container_instance *ci, const char *group)
+{
+	return group ? (unsigned)(uintptr_t)sidx_get(&ci->groups, group) : 0;
 }
 
 void model_ci_detach_task(struct container_instance *ci, struct task *t)
@@ -791,6 +801,13 @@ void model_ci_detach_task(struct container_instance *ci, struct task *t)
 	ci->here[i] = ci->here[--ci->n_here];
 	ci->here[i]->here_pos = i;
 	t->here_pos = SIZE_MAX;
+	if (t->group) {
+		uintptr_t n = (uintptr_t)sidx_get(&ci->groups, t->group);
+		if (n <= 1)
+			sidx_del(&ci->groups, t->group);
+		else
+			sidx_put(&ci->groups, t->group, (void *)(n - 1));
+	}
 }
 
 static char *ci_record_id(const struct container_instance *ci)

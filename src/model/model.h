@@ -277,6 +277,7 @@ struct container_instance {
 	long pending_tasks;         /* tasks here with lastStatus PENDING */
 	struct task **here;         /* tasks placed here and not yet STOPPED, any order */
 	size_t n_here, cap_here;
+	struct sidx groups;         /* task group (interned) -> how many of here are in it */
 	long version;               /* bumps on every change */
 	int64_t registered_at;
 	int64_t deregistered_at;
@@ -463,9 +464,12 @@ struct container_instance *model_ci_find(const struct cluster *c, const char *id
 /* Take an INACTIVE instance out of the region's ec2 index (it stays in
  * its cluster for describe until purged). */
 void model_ci_unindex(struct region *r, struct container_instance *ci);
-/* Hold / release a place in ci->here (placement / STOPPED). */
+/* Hold / release a place in ci->here (placement / STOPPED), counting the
+ * task's group. */
 void model_ci_attach_task(struct container_instance *ci, struct task *t);
 void model_ci_detach_task(struct container_instance *ci, struct task *t);
+/* Tasks of group (interned) in ci->here. */
+unsigned model_ci_group_count(const struct container_instance *ci, const char *group);
 void model_ci_purge(struct model *m, struct region *r, struct cluster *c, struct container_instance *ci);
 /* Also bumps m->capacity_gen: tasks waiting for capacity look again. */
 void model_dirty_ci(struct model *m, struct container_instance *ci);

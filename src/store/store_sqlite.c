@@ -114,7 +114,7 @@ static int sq_open(const char *dir, const char *options, struct store **out, str
 		return -1;
 	}
 	const char *sync = (options && strstr(options, "sync=normal")) ? "NORMAL" : "FULL";
-	char *setup = xasprintf("PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA busy_timeout=2000; PRAGMA mmap_size=1073741824;"
+	char *setup = xasprintf("PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA busy_timeout=2000; PRAGMA mmap_size=67108864;"
 				"CREATE TABLE IF NOT EXISTS records(kind TEXT NOT NULL, id TEXT NOT NULL,"
 				" rev INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY(kind, id)) WITHOUT ROWID;",
 				sync);

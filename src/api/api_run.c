@@ -171,6 +171,17 @@ static int members_ok(const struct pspec *p, const struct container_instance *ci
 	return 1;
 }
 
+/* Whether the task group's counts matter: distinctInstance and spread do. */
+static bool needs_groups(const struct pspec *p)
+{
+	if (p->distinct)
+		return true;
+	for (size_t i = 0; i < p->n_strat; i++)
+		if (p->strat[i].kind == SCHED_PLACE_SPREAD_INSTANCE || p->strat[i].kind == SCHED_PLACE_SPREAD_ATTRIBUTE)
+			return true;
+	return false;
+}
+
 static void cands_build(struct cands *cs, const struct cluster *c, enum launch_type lt, const char *cp,
 			const struct pspec *p, const char *group)
 {
@@ -183,10 +194,12 @@ static void cands_build(struct cands *cs, const struct cluster *c, enum launch_t
 			nports += ci->reg_ports.n + ci->used_ports.n + ci->reg_udp.n + ci->used_udp.n;
 		}
 	}
-	cs->ci = xcalloc(total ? total : 1, sizeof *cs->ci);
-	cs->in = xcalloc(total ? total : 1, sizeof *cs->in);
-	cs->member_ok = xcalloc(total ? total : 1, 1);
-	cs->ports = xcalloc(nports ? nports : 1, sizeof *cs->ports);
+	/* Every member is written below: no need to zero. */
+	cs->ci = xmalloc((total ? total : 1) * sizeof *cs->ci);
+	cs->in = xmalloc((total ? total : 1) * sizeof *cs->in);
+	cs->member_ok = p->n_member ? xmalloc(total ? total : 1) : NULL; /* NULL: all pass */
+	cs->ports = xmalloc((nports ? nports : 1) * sizeof *cs->ports);
+	bool groups = needs_groups(p);
 	uint16_t *pp = cs->ports;
 	for (size_t i = 0; i < c->instances.n; i++) {
 		struct container_instance *ci = c->instances.v[i].val;
@@ -205,8 +218,9 @@ static void cands_build(struct cands *cs, const struct cluster *c, enum launch_t
 		in->active = ci->status == CI_ACTIVE;
 		in->agent_connected = ci->agent_connected;
 		in->zone = ci->zone;
-		in->group_count = model_ci_group_count(ci, group);
-		cs->member_ok[cs->n] = (unsigned char)members_ok(p, ci);
+		in->group_count = groups ? model_ci_group_count(ci, group) : 0;
+		if (cs->member_ok)
+			cs->member_ok[cs->n] = (unsigned char)members_ok(p, ci);
 		cs->ci[cs->n++] = ci;
 	}
 }
@@ -393,9 +407,15 @@ static struct task *task_make(struct run *rn, enum launch_type lt, const char *c
 	struct api_ctx *ctx = rn->ctx;
 	struct task *t = xcalloc(1, sizeof *t);
 	t->cluster = rn->c;
-	do
+	/* The id starts with the time in ms (11 hex digits), so that new task
+	 * records land next to each other in the store's index instead of on
+	 * random pages; the rest is random. */
+	char head[16];
+	snprintf(head, sizeof head, "%011llx", (unsigned long long)ctx->now & 0xfffffffffffULL);
+	do {
 		rng_hex32(ctx->rng, t->id);
-	while (model_task_find(rn->r, t->id));
+		memcpy(t->id, head, 11);
+	} while (model_task_find(rn->r, t->id));
 	t->td = rn->td;
 	t->launch_type = (uint8_t)lt;
 	t->cp_name = model_intern(ctx->m, cp);
@@ -426,7 +446,6 @@ static void task_index(struct run *rn, struct task *t, enum task_status first)
 	t->last = (uint8_t)first;
 	model_task_add(rn->ctx->m, rn->r, t);
 	api_task_count(t, +1);
-	model_dirty_cluster(rn->ctx->m, t->cluster);
 }
 
 /* Put t on ci: its zone, its dynamic host ports. */
@@ -839,7 +858,7 @@ static void start_on(struct run *rn, const char *ref, struct container_instance 
 	/* only the named instance */
 	req.instances = &cs.in[k];
 	req.n_instances = 1;
-	req.member_ok = &cs.member_ok[k];
+	req.member_ok = cs.member_ok ? &cs.member_ok[k] : NULL;
 	req.attr = NULL;
 	struct sched_place_result res;
 	sched_place_run(&req, rn->ctx->rng, 1, &res);

@@ -68,7 +68,7 @@ static void hold(struct api_ctx *ctx, struct task *t, bool mark)
 		each_port(t, portset_add);
 		model_ci_attach_task(t->ci, t);
 		if (mark)
-			model_dirty_ci(ctx->m, t->ci);
+			model_touch_ci(ctx->m, t->ci);
 	} else if (t->launch_type == LT_FARGATE) {
 		model_region(ctx->m, t->cluster->region)->fargate_live++;
 	}
@@ -86,7 +86,7 @@ static void release(struct api_ctx *ctx, struct task *t)
 		t->ci->used_mem -= t->memory;
 		each_port(t, portset_del);
 		model_ci_detach_task(t->ci, t);
-		model_dirty_ci(ctx->m, t->ci);
+		model_touch_ci(ctx->m, t->ci);
 	} else if (t->launch_type == LT_FARGATE) {
 		model_region(ctx->m, t->cluster->region)->fargate_live--;
 	}
@@ -121,10 +121,11 @@ static void set_last(struct api_ctx *ctx, struct task *t, enum task_status s)
 	api_task_count(t, +1);
 	if (was_waiting && !api_task_waiting(t))
 		api_task_set_waiting(ctx, t, false);
+	/* Counters are not stored (a load recomputes them): the cluster and
+	 * the instance change without a record to write. */
 	model_dirty_task(ctx->m, t);
-	model_dirty_cluster(ctx->m, t->cluster);
 	if (t->ci)
-		model_dirty_ci(ctx->m, t->ci);
+		model_touch_ci(ctx->m, t->ci);
 }
 
 void api_task_progress(struct api_ctx *ctx, struct task *t, int s)

@@ -826,6 +826,12 @@ void model_ci_purge(struct model *m, struct region *r, struct cluster *c, struct
 	ci_free(ci);
 }
 
+void model_touch_ci(struct model *m, struct container_instance *ci)
+{
+	ci->version++;
+	m->capacity_gen++;
+}
+
 void model_dirty_ci(struct model *m, struct container_instance *ci)
 {
 	ci->version++;

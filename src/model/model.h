@@ -473,6 +473,9 @@ unsigned model_ci_group_count(const struct container_instance *ci, const char *g
 void model_ci_purge(struct model *m, struct region *r, struct cluster *c, struct container_instance *ci);
 /* Also bumps m->capacity_gen: tasks waiting for capacity look again. */
 void model_dirty_ci(struct model *m, struct container_instance *ci);
+/* What tasks hold on ci changed (not stored: a load recomputes it): its
+ * version and m->capacity_gen move, no record is written. */
+void model_touch_ci(struct model *m, struct container_instance *ci);
 void ci_free(struct container_instance *ci);
 
 /* Tasks.  model_task_add indexes a new task (seq assigned) in its cluster

@@ -15,6 +15,10 @@
 #      clusters (or as many as BENCH_MOTO_POPULATE_SECONDS allows: the
 #      table says how many).
 #   3. bench/table.py prints the table: metric | berthd | moto | ratio | aim.
+#   4. bench/place_run.sh: the pure placement core (bench/place_bench.c).
+#   5. bench/tasks.py: RunTask(count=10) calls/s and ListTasks against 1,000,
+#      10,000 and 100,000 tasks, berthd and moto (own servers); with
+#      BENCH_MILLION=1 also tasks.py --million (RSS per task, 1,000,000 tasks).
 #
 # Environment (defaults in brackets):
 #   BENCH_SECONDS [10]   measured wrk run per workload and server
@@ -29,6 +33,11 @@
 #   BENCH_MOTO_POPULATE_SECONDS [240]  stop populating moto after this long
 #   BENCH_OUT            also write the raw results (JSON) to this file
 #   BERTHD               the berthd binary [BUILD/berthd]
+#   BENCH_PLACE [1]      0 skips bench/place_run.sh
+#   BENCH_TASKS [1]      0 skips bench/tasks.py
+#   BENCH_TASKS_SECONDS [5]  measured ListTasks run per level (tasks.py)
+#   BENCH_RUNTASK_CALLS [20000], BENCH_MOTO_RUNTASK_CALLS [400]  (tasks.py)
+#   BENCH_MILLION [0]    1 also runs tasks.py --million (a few minutes)
 # Everything listens on 127.0.0.1 only; every process started here is
 # stopped by its pid on exit (trap).
 set -u
@@ -285,3 +294,27 @@ fi
 
 put loadavg_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 python3 "$HERE/table.py" "$RES" ${BENCH_OUT:+--json "$BENCH_OUT"}
+TABLE_RC=$?
+
+# ---------------------------------------------------------------- tasks (issue 3)
+# place_run.sh: the pure placement core (bench/place_bench.c), no server.
+# tasks.py: RunTask(count=10) calls/s and ListTasks at 1,000 / 10,000 /
+# 100,000 tasks, berthd and moto; each part starts and stops its own servers.
+# tasks.py --million (BENCH_MILLION=1): RSS per task with 1,000,000 tasks.
+if [ "${BENCH_PLACE:-1}" = 1 ]; then
+	say "placement core: sh bench/place_run.sh"
+	fg_run sh "$HERE/place_run.sh" || die "bench/place_run.sh failed"
+fi
+if [ "${BENCH_TASKS:-1}" = 1 ]; then
+	TASKS_ARGS="--berthd $BERTHD --store-sync $SYNC --threads $WTHREADS --connections $CONNS --warmup $WARM"
+	[ "$MOTO" = 1 ] || TASKS_ARGS="$TASKS_ARGS --no-moto"
+	say "tasks: python3 bench/tasks.py $TASKS_ARGS"
+	# shellcheck disable=SC2086 # a word list (no spaces in BERTHD assumed)
+	fg_run python3 "$HERE/tasks.py" $TASKS_ARGS || die "bench/tasks.py failed"
+	if [ "${BENCH_MILLION:-0}" = 1 ]; then
+		say "tasks: python3 bench/tasks.py --million"
+		# shellcheck disable=SC2086
+		fg_run python3 "$HERE/tasks.py" --million $TASKS_ARGS || die "bench/tasks.py --million failed"
+	fi
+fi
+exit "$TABLE_RC"

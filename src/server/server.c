@@ -421,7 +421,8 @@ int server_init(struct server *srv)
 	struct load_arg la = {.srv = srv};
 	int lrc = srv->sops->load(srv->store, load_record, &la, &e);
 	/* Tasks join their cluster's lists in seq order. */
-	qsort(la.deferred, la.n_deferred, sizeof *la.deferred, by_seq);
+	if (la.n_deferred)
+		qsort(la.deferred, la.n_deferred, sizeof *la.deferred, by_seq);
 	for (size_t i = 0; i < la.n_deferred; i++) {
 		if (!lrc && codec_task_load(&srv->model, la.deferred[i])) {
 			log_error("store task record %zu is malformed or refers to a missing resource", i);

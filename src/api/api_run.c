@@ -119,6 +119,7 @@ struct cands {
 	struct container_instance **ci;
 	struct sched_place_instance *in;
 	unsigned char *member_ok;
+	unsigned char *attr_ok;     /* NULL: the definition requires no attribute */
 	uint16_t *ports;            /* every candidate's TCP then UDP lists */
 	size_t n;
 };
@@ -128,6 +129,7 @@ static void cands_free(struct cands *c)
 	free(c->ci);
 	free(c->in);
 	free(c->member_ok);
+	free(c->attr_ok);
 	free(c->ports);
 	memset(c, 0, sizeof *c);
 }
@@ -171,6 +173,67 @@ static int members_ok(const struct pspec *p, const struct container_instance *ci
 	return 1;
 }
 
+/* ---- required attributes (the ATTRIBUTE reason) ---- */
+
+#define CAPABILITY "com.amazonaws.ecs.capability."
+
+/* What an instance that declares no capabilities of its own is taken to
+ * have: what the ECS agent reports by default on Linux.  An instance whose
+ * registration lists any com.amazonaws.ecs.capability.* attribute is judged
+ * by its own list only. */
+static const char *const assumed_capabilities[] = {
+	CAPABILITY "docker-remote-api.1.17", CAPABILITY "docker-remote-api.1.18",
+	CAPABILITY "docker-remote-api.1.19", CAPABILITY "docker-remote-api.1.20",
+	CAPABILITY "docker-remote-api.1.21", CAPABILITY "docker-remote-api.1.22",
+	CAPABILITY "docker-remote-api.1.23", CAPABILITY "docker-remote-api.1.24",
+	CAPABILITY "docker-remote-api.1.25", CAPABILITY "docker-remote-api.1.26",
+	CAPABILITY "docker-remote-api.1.27", CAPABILITY "docker-remote-api.1.28",
+	CAPABILITY "docker-remote-api.1.29", CAPABILITY "docker-remote-api.1.30",
+	CAPABILITY "docker-remote-api.1.31", CAPABILITY "docker-remote-api.1.32",
+	CAPABILITY "logging-driver.json-file", CAPABILITY "logging-driver.none",
+	CAPABILITY "logging-driver.awslogs", CAPABILITY "logging-driver.syslog",
+	CAPABILITY "logging-driver.journald", CAPABILITY "logging-driver.gelf",
+	CAPABILITY "logging-driver.fluentd", CAPABILITY "task-iam-role",
+	CAPABILITY "task-iam-role-network-host", "ecs.capability.task-eni",
+	"ecs.capability.container-ordering", "ecs.capability.execution-role-awslogs",
+};
+
+static bool declares_capabilities(const struct container_instance *ci)
+{
+	for (size_t i = 0; i < ci->attributes.n; i++)
+		if (strncmp(ci->attributes.v[i].key, CAPABILITY, strlen(CAPABILITY)) == 0)
+			return true;
+	return false;
+}
+
+static bool has_attribute(const struct container_instance *ci, bool declared, const char *name,
+			  const char *value)
+{
+	const char *got = kvlist_get(&ci->attributes, name);
+	if (got)
+		return !value || strcmp(got, value) == 0;
+	if (declared || value)
+		return false;
+	for (size_t i = 0; i < sizeof assumed_capabilities / sizeof *assumed_capabilities; i++)
+		if (strcmp(assumed_capabilities[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* The instance has every attribute the task definition requires. */
+static int attributes_ok(const cJSON *required, const struct container_instance *ci)
+{
+	bool declared = declares_capabilities(ci);
+	const cJSON *it;
+	cJSON_ArrayForEach(it, required)
+	{
+		const char *name = api_str(it, "name");
+		if (name && !has_attribute(ci, declared, name, api_str(it, "value")))
+			return 0;
+	}
+	return 1;
+}
+
 /* Whether the task group's counts matter: distinctInstance and spread do. */
 static bool needs_groups(const struct pspec *p)
 {
@@ -183,8 +246,9 @@ static bool needs_groups(const struct pspec *p)
 }
 
 static void cands_build(struct cands *cs, const struct cluster *c, enum launch_type lt, const char *cp,
-			const struct pspec *p, const char *group)
+			const struct pspec *p, const char *group, const struct task_def *td)
 {
+	const cJSON *required = cJSON_GetObjectItemCaseSensitive(td->body, "requiresAttributes");
 	memset(cs, 0, sizeof *cs);
 	size_t total = 0, nports = 0;
 	for (size_t i = 0; i < c->instances.n; i++) {
@@ -198,6 +262,7 @@ static void cands_build(struct cands *cs, const struct cluster *c, enum launch_t
 	cs->ci = xmalloc((total ? total : 1) * sizeof *cs->ci);
 	cs->in = xmalloc((total ? total : 1) * sizeof *cs->in);
 	cs->member_ok = p->n_member ? xmalloc(total ? total : 1) : NULL; /* NULL: all pass */
+	cs->attr_ok = cJSON_GetArraySize(required) > 0 ? xmalloc(total ? total : 1) : NULL;
 	cs->ports = xmalloc((nports ? nports : 1) * sizeof *cs->ports);
 	bool groups = needs_groups(p);
 	uint16_t *pp = cs->ports;
@@ -221,6 +286,8 @@ static void cands_build(struct cands *cs, const struct cluster *c, enum launch_t
 		in->group_count = groups ? model_ci_group_count(ci, group) : 0;
 		if (cs->member_ok)
 			cs->member_ok[cs->n] = (unsigned char)members_ok(p, ci);
+		if (cs->attr_ok)
+			cs->attr_ok[cs->n] = (unsigned char)attributes_ok(required, ci);
 		cs->ci[cs->n++] = ci;
 	}
 }
@@ -253,7 +320,7 @@ static void request_init(struct sched_place_request *req, struct sched_place_tas
 		.instances = cs->in, .n_instances = cs->n, .task = task,
 		.strategies = ps ? ps->strat : NULL, .n_strategies = ps ? ps->n_strat : 0,
 		.caller = SCHED_PLACE_FOR_TASK, .distinct_instance = ps && ps->distinct,
-		.member_ok = cs->member_ok, .attr = attr_of, .attr_arg = cs,
+		.member_ok = cs->member_ok, .attr_ok = cs->attr_ok, .attr = attr_of, .attr_arg = cs,
 	};
 }
 
@@ -548,7 +615,7 @@ static void place_lane(struct run *rn, const struct lane *ln)
 		return;
 	}
 	struct cands cs;
-	cands_build(&cs, rn->c, ln->lt, ln->cp, &rn->ps, rn->group);
+	cands_build(&cs, rn->c, ln->lt, ln->cp, &rn->ps, rn->group, rn->td);
 	shape_ports(&rn->shape, rn->td, ln->lt);
 	struct sched_place_task task;
 	struct sched_place_request req;
@@ -841,7 +908,7 @@ static void start_on(struct run *rn, const char *ref, struct container_instance 
 	}
 	struct cands cs;
 	memset(&cs, 0, sizeof cs);
-	cands_build(&cs, rn->c, ci->external ? LT_EXTERNAL : LT_EC2, NULL, &rn->ps, rn->group);
+	cands_build(&cs, rn->c, ci->external ? LT_EXTERNAL : LT_EC2, NULL, &rn->ps, rn->group, rn->td);
 	size_t k = 0;
 	while (k < cs.n && cs.ci[k] != ci)
 		k++;
@@ -859,6 +926,7 @@ static void start_on(struct run *rn, const char *ref, struct container_instance 
 	req.instances = &cs.in[k];
 	req.n_instances = 1;
 	req.member_ok = cs.member_ok ? &cs.member_ok[k] : NULL;
+	req.attr_ok = cs.attr_ok ? &cs.attr_ok[k] : NULL;
 	req.attr = NULL;
 	struct sched_place_result res;
 	sched_place_run(&req, rn->ctx->rng, 1, &res);
@@ -921,7 +989,7 @@ static void retry_one(struct api_ctx *ctx, struct region *r, struct task *t)
 			api_get(t->placement, "placementStrategy"), &e))
 		return;
 	struct cands cs;
-	cands_build(&cs, t->cluster, LT_EC2, t->cp_name, &rn.ps, t->group);
+	cands_build(&cs, t->cluster, LT_EC2, t->cp_name, &rn.ps, t->group, t->td);
 	rn.shape.cpu = t->cpu;
 	rn.shape.memory = t->memory;
 	shape_ports(&rn.shape, t->td, LT_EC2);

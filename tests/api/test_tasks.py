@@ -59,7 +59,7 @@ def instance(b, clu, cpu=2048, mem=4096, itype="m5.large", zone="us-east-1a", at
         doc["autoScalingGroupName"] = asg
     kw = {}
     if attrs:
-        kw["attributes"] = [{"name": k, "value": v} for k, v in attrs.items()]
+        kw["attributes"] = [{"name": k, "value": v} if v is not None else {"name": k} for k, v in attrs.items()]
     out = b.ecs.register_container_instance(
         cluster=clu, instanceIdentityDocument=json.dumps(doc),
         totalResources=[{"name": "CPU", "type": "INTEGER", "integerValue": cpu},
@@ -200,6 +200,30 @@ def test_distinct_instance_and_member_of(b):
                  placementConstraints=[{"type": "memberOf", "expression": "attribute:x =="}])
     expect_error("InvalidParameterException", b.ecs.run_task, cluster=clu, taskDefinition=family,
                  placementConstraints=[{"type": "distinctInstance", "expression": "attribute:x == y"}])
+
+
+def test_required_attributes(b):
+    clu = cluster(b)
+    plain = instance(b, clu)
+    family = uniq("splunk")
+    b.ecs.register_task_definition(family=family, containerDefinitions=[{
+        "name": "app", "image": "busybox", "cpu": 10, "memory": 10,
+        "logConfiguration": {"logDriver": "splunk", "options": {"splunk-url": "https://x"}}}])
+    out = b.ecs.run_task(cluster=clu, taskDefinition=family)
+    assert out["tasks"] == [] and out["failures"] == [{"arn": plain, "reason": "ATTRIBUTE"}], out
+    # an agent that declares its capabilities is judged by its own list
+    cap = "com.amazonaws.ecs.capability."
+    splunk = instance(b, clu, attrs={cap + "logging-driver.splunk": None, cap + "docker-remote-api.1.21": None})
+    out = b.ecs.run_task(cluster=clu, taskDefinition=family)
+    assert [t["containerInstanceArn"] for t in out["tasks"]] == [splunk], out
+    # dockerLabels need docker-remote-api.1.18, which a declaring instance may lack
+    _, labelled = taskdef(b, cpu=10, memory=10, labels={"team": "x"})
+    other = cluster(b)
+    lacking = instance(b, other, attrs={cap + "docker-remote-api.1.17": None})
+    out = b.ecs.run_task(cluster=other, taskDefinition=labelled, count=2)
+    assert out["tasks"] == [] and out["failures"] == [{"arn": lacking, "reason": "ATTRIBUTE"}] * 2, out
+    out = b.ecs.run_task(cluster=clu, taskDefinition=labelled, count=2)
+    assert [t["containerInstanceArn"] for t in out["tasks"]] == [plain] * 2, out
 
 
 def test_binpack_and_spread(b):

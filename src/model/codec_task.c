@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/jw.h"
 #include "lib/xalloc.h"
 #include "model/codec.h"
 
@@ -18,10 +19,16 @@ static void put_opt_str(cJSON *o, const char *key, const char *v)
 		codec_put_str(o, key, v);
 }
 
-static void put_opt_time(cJSON *o, const char *key, int64_t ms)
+static void w_opt_str(struct jw *w, const char *key, const char *v)
+{
+	if (v)
+		jw_kstr(w, key, v);
+}
+
+static void w_opt_time(struct jw *w, const char *key, int64_t ms)
 {
 	if (ms)
-		codec_put_time(o, key, ms);
+		jw_ktime(w, key, ms);
 }
 
 static const char *item_str(const cJSON *o, const char *name)
@@ -50,164 +57,211 @@ static bool is_bridge_or_host(const struct task_def *td)
 	       strcmp(td->network_mode, "host") == 0;
 }
 
-static void put_bindings(cJSON *o, const struct task *t, size_t i)
+static void w_bindings(struct jw *w, const struct task *t, size_t i)
 {
 	const struct td_container *dc = &t->td->containers[i];
-	cJSON *a = codec_put_array(o, "networkBindings");
-	if (!is_bridge_or_host(t->td) || !t->ci || t->containers[i].status == TS_STOPPED)
-		return;
-	for (size_t k = 0; k < dc->n_ports; k++) {
-		cJSON *b = cJSON_CreateObject();
-		codec_put_str(b, "bindIP", "0.0.0.0");
-		codec_put_int(b, "containerPort", dc->ports[k].container_port);
+	jw_key(w, "networkBindings");
+	jw_arr(w);
+	bool bound = is_bridge_or_host(t->td) && t->ci && t->containers[i].status != TS_STOPPED;
+	for (size_t k = 0; bound && k < dc->n_ports; k++) {
+		jw_obj(w);
+		jw_kstr(w, "bindIP", "0.0.0.0");
+		jw_kint(w, "containerPort", dc->ports[k].container_port);
 		int hp = t->containers[i].host_ports ? t->containers[i].host_ports[k] : dc->ports[k].host_port;
-		codec_put_int(b, "hostPort", hp);
-		codec_put_str(b, "protocol", dc->ports[k].udp ? "udp" : "tcp");
-		cJSON_AddItemToArray(a, b);
+		jw_kint(w, "hostPort", hp);
+		jw_kstr(w, "protocol", dc->ports[k].udp ? "udp" : "tcp");
+		jw_end_obj(w);
 	}
+	jw_end_arr(w);
 }
 
-static cJSON *container_json(const struct model *m, const struct task *t, size_t i)
+/* The awsvpc attachment's id (a uuid made of the task id) and address. */
+static void eni_id(const struct task *t, char *buf, size_t len)
+{
+	snprintf(buf, len, "%.8s-%.4s-%.4s-%.4s-%.12s", t->id, t->id + 8, t->id + 12, t->id + 16, t->id + 20);
+}
+
+static void eni_ip(const struct task *t, char *buf, size_t len)
+{
+	snprintf(buf, len, "10.0.%u.%u", (unsigned)(t->seq >> 8) & 255u, (unsigned)t->seq & 255u);
+}
+
+static void w_container(struct jw *w, const struct model *m, const struct task *t, size_t i)
 {
 	const struct td_container *dc = &t->td->containers[i];
 	const struct task_container *tc = &t->containers[i];
-	const cJSON *def = td_container_json(t->td, dc->name);
 	char buf[512];
-	cJSON *o = cJSON_CreateObject();
-	codec_put_str(o, "containerArn", task_container_arn(m, t, i, buf, sizeof buf));
-	codec_put_str(o, "taskArn", task_arn(m, t, buf, sizeof buf));
-	codec_put_str(o, "name", dc->name);
-	put_opt_str(o, "image", item_str(def, "image"));
-	codec_put_str(o, "lastStatus", task_status_name(tc->status));
+	jw_obj(w);
+	jw_kstr(w, "containerArn", task_container_arn(m, t, i, buf, sizeof buf));
+	jw_kstr(w, "taskArn", task_arn(m, t, buf, sizeof buf));
+	jw_kstr(w, "name", dc->name);
+	w_opt_str(w, "image", item_str(td_container_json(t->td, dc->name), "image"));
+	jw_kstr(w, "lastStatus", task_status_name(tc->status));
 	if (tc->exit_code != TASK_NO_EXIT)
-		codec_put_int(o, "exitCode", tc->exit_code);
-	put_opt_str(o, "reason", tc->reason);
-	put_bindings(o, t, i);
-	cJSON *ni = codec_put_array(o, "networkInterfaces");
+		jw_kint(w, "exitCode", tc->exit_code);
+	w_opt_str(w, "reason", tc->reason);
+	w_bindings(w, t, i);
+	jw_key(w, "networkInterfaces");
+	jw_arr(w);
 	if (t->subnet) {
-		cJSON *n = cJSON_CreateObject();
-		snprintf(buf, sizeof buf, "%.8s-%.4s-%.4s-%.4s-%.12s", t->id, t->id + 8, t->id + 12,
-			 t->id + 16, t->id + 20);
-		codec_put_str(n, "attachmentId", buf);
-		snprintf(buf, sizeof buf, "10.0.%u.%u", (unsigned)(t->seq >> 8) & 255u, (unsigned)t->seq & 255u);
-		codec_put_str(n, "privateIpv4Address", buf);
-		cJSON_AddItemToArray(ni, n);
+		jw_obj(w);
+		eni_id(t, buf, sizeof buf);
+		jw_kstr(w, "attachmentId", buf);
+		eni_ip(t, buf, sizeof buf);
+		jw_kstr(w, "privateIpv4Address", buf);
+		jw_end_obj(w);
 	}
-	codec_put_str(o, "healthStatus", "UNKNOWN");
+	jw_end_arr(w);
+	jw_kstr(w, "healthStatus", "UNKNOWN");
 	snprintf(buf, sizeof buf, "%d", dc->cpu);
-	codec_put_str(o, "cpu", buf);
+	jw_kstr(w, "cpu", buf);
 	if (dc->memory) {
 		snprintf(buf, sizeof buf, "%d", dc->memory);
-		codec_put_str(o, "memory", buf);
+		jw_kstr(w, "memory", buf);
 	}
 	if (dc->memory_reservation) {
 		snprintf(buf, sizeof buf, "%d", dc->memory_reservation);
-		codec_put_str(o, "memoryReservation", buf);
+		jw_kstr(w, "memoryReservation", buf);
 	}
-	return o;
+	jw_end_obj(w);
 }
 
-static void put_attachment(cJSON *o, const struct task *t)
+static void w_detail(struct jw *w, const char *name, const char *value)
 {
-	cJSON *a = codec_put_array(o, "attachments");
-	if (!t->subnet)
-		return;
-	char buf[64];
-	cJSON *att = cJSON_CreateObject();
-	snprintf(buf, sizeof buf, "%.8s-%.4s-%.4s-%.4s-%.12s", t->id, t->id + 8, t->id + 12, t->id + 16,
-		 t->id + 20);
-	codec_put_str(att, "id", buf);
-	codec_put_str(att, "type", "ElasticNetworkInterface");
-	codec_put_str(att, "status", t->last >= TS_DEPROVISIONING ? "DELETED"
+	jw_obj(w);
+	jw_kstr(w, "name", name);
+	jw_kstr(w, "value", value);
+	jw_end_obj(w);
+}
+
+static void w_attachments(struct jw *w, const struct task *t)
+{
+	jw_key(w, "attachments");
+	jw_arr(w);
+	if (t->subnet) {
+		char buf[64];
+		jw_obj(w);
+		eni_id(t, buf, sizeof buf);
+		jw_kstr(w, "id", buf);
+		jw_kstr(w, "type", "ElasticNetworkInterface");
+		jw_kstr(w, "status", t->last >= TS_DEPROVISIONING ? "DELETED"
 				     : t->last == TS_PROVISIONING ? "PRECREATED" : "ATTACHED");
-	cJSON *d = codec_put_array(att, "details");
-	struct { const char *k; char v[64]; } kv[4] = {{"subnetId", ""}, {"networkInterfaceId", ""},
-						      {"macAddress", ""}, {"privateIPv4Address", ""}};
-	snprintf(kv[0].v, sizeof kv[0].v, "%s", t->subnet);
-	snprintf(kv[1].v, sizeof kv[1].v, "eni-%.17s", t->id);
-	snprintf(kv[2].v, sizeof kv[2].v, "0a:%.2s:%.2s:%.2s:%.2s:%.2s", t->id, t->id + 2, t->id + 4, t->id + 6,
-		 t->id + 8);
-	snprintf(kv[3].v, sizeof kv[3].v, "10.0.%u.%u", (unsigned)(t->seq >> 8) & 255u, (unsigned)t->seq & 255u);
-	for (size_t i = 0; i < 4; i++) {
-		cJSON *p = cJSON_CreateObject();
-		codec_put_str(p, "name", kv[i].k);
-		codec_put_str(p, "value", kv[i].v);
-		cJSON_AddItemToArray(d, p);
+		jw_key(w, "details");
+		jw_arr(w);
+		w_detail(w, "subnetId", t->subnet);
+		snprintf(buf, sizeof buf, "eni-%.17s", t->id);
+		w_detail(w, "networkInterfaceId", buf);
+		snprintf(buf, sizeof buf, "0a:%.2s:%.2s:%.2s:%.2s:%.2s", t->id, t->id + 2, t->id + 4, t->id + 6,
+			 t->id + 8);
+		w_detail(w, "macAddress", buf);
+		eni_ip(t, buf, sizeof buf);
+		w_detail(w, "privateIPv4Address", buf);
+		jw_end_arr(w);
+		jw_end_obj(w);
 	}
-	cJSON_AddItemToArray(a, att);
+	jw_end_arr(w);
 }
 
-static void put_overrides(cJSON *o, const struct task *t)
+static void w_overrides(struct jw *w, const struct task *t)
 {
+	jw_key(w, "overrides");
 	if (t->overrides) {
 		cJSON *ov = cJSON_Duplicate(t->overrides, 1);
 		if (!cJSON_GetObjectItemCaseSensitive(ov, "inferenceAcceleratorOverrides"))
 			codec_put_array(ov, "inferenceAcceleratorOverrides");
-		cJSON_AddItemToObjectCS(o, "overrides", ov);
+		char *txt = cJSON_PrintUnformatted(ov);
+		jw_raw(w, txt);
+		cJSON_free(txt);
+		cJSON_Delete(ov);
 		return;
 	}
-	cJSON *ov = codec_put_object(o, "overrides");
-	cJSON *co = codec_put_array(ov, "containerOverrides");
+	jw_obj(w);
+	jw_key(w, "containerOverrides");
+	jw_arr(w);
 	for (size_t i = 0; i < t->td->n_containers; i++) {
-		cJSON *c = cJSON_CreateObject();
-		codec_put_str(c, "name", t->td->containers[i].name);
-		cJSON_AddItemToArray(co, c);
+		jw_obj(w);
+		jw_kstr(w, "name", t->td->containers[i].name);
+		jw_end_obj(w);
 	}
-	codec_put_array(ov, "inferenceAcceleratorOverrides");
+	jw_end_arr(w);
+	jw_key(w, "inferenceAcceleratorOverrides");
+	jw_arr(w);
+	jw_end_arr(w);
+	jw_end_obj(w);
 }
 
-static void put_api(cJSON *o, const struct model *m, const struct task *t, unsigned include)
+static void w_tags(struct jw *w, const struct kvlist *tags)
+{
+	jw_key(w, "tags");
+	jw_arr(w);
+	for (size_t i = 0; i < tags->n; i++) {
+		jw_obj(w);
+		jw_kstr(w, "key", tags->v[i].key);
+		jw_kstr(w, "value", tags->v[i].value);
+		jw_end_obj(w);
+	}
+	jw_end_arr(w);
+}
+
+/* The Task object, written as text. */
+static void w_api(struct jw *w, const struct model *m, const struct task *t, unsigned include)
 {
 	char buf[512];
-	put_attachment(o, t);
-	cJSON *attrs = codec_put_array(o, "attributes");
-	cJSON *ca = cJSON_CreateObject();
-	codec_put_str(ca, "name", "ecs.cpu-architecture");
-	codec_put_str(ca, "value", "x86_64");
-	cJSON_AddItemToArray(attrs, ca);
-	put_opt_str(o, "availabilityZone", t->zone);
-	put_opt_str(o, "capacityProviderName", t->cp_name);
-	codec_put_str(o, "clusterArn", t->cluster->arn);
-	codec_put_str(o, "connectivity", t->connectivity_at ? "CONNECTED" : "DISCONNECTED");
-	put_opt_time(o, "connectivityAt", t->connectivity_at);
+	jw_obj(w);
+	w_attachments(w, t);
+	jw_key(w, "attributes");
+	jw_arr(w);
+	w_detail(w, "ecs.cpu-architecture", "x86_64");
+	jw_end_arr(w);
+	w_opt_str(w, "availabilityZone", t->zone);
+	w_opt_str(w, "capacityProviderName", t->cp_name);
+	jw_kstr(w, "clusterArn", t->cluster->arn);
+	jw_kstr(w, "connectivity", t->connectivity_at ? "CONNECTED" : "DISCONNECTED");
+	w_opt_time(w, "connectivityAt", t->connectivity_at);
 	if (t->ci)
-		codec_put_str(o, "containerInstanceArn", t->ci->arn);
-	cJSON *cs = codec_put_array(o, "containers");
+		jw_kstr(w, "containerInstanceArn", t->ci->arn);
+	jw_key(w, "containers");
+	jw_arr(w);
 	for (size_t i = 0; i < t->td->n_containers; i++)
-		cJSON_AddItemToArray(cs, container_json(m, t, i));
+		w_container(w, m, t, i);
+	jw_end_arr(w);
 	snprintf(buf, sizeof buf, "%d", t->cpu);
-	codec_put_str(o, "cpu", buf);
-	codec_put_time(o, "createdAt", t->created_at);
-	codec_put_str(o, "desiredStatus", task_status_name(t->desired));
-	cJSON_AddItemToObjectCS(o, "enableExecuteCommand", cJSON_CreateFalse());
-	put_opt_time(o, "executionStoppedAt", t->execution_stopped_at);
-	codec_put_str(o, "group", t->group);
-	codec_put_str(o, "healthStatus", "UNKNOWN");
-	codec_put_str(o, "lastStatus", task_status_name(t->last));
-	codec_put_str(o, "launchType", launch_type_name(t->launch_type));
+	jw_kstr(w, "cpu", buf);
+	jw_ktime(w, "createdAt", t->created_at);
+	jw_kstr(w, "desiredStatus", task_status_name(t->desired));
+	jw_key(w, "enableExecuteCommand");
+	jw_bool(w, false);
+	w_opt_time(w, "executionStoppedAt", t->execution_stopped_at);
+	jw_kstr(w, "group", t->group);
+	jw_kstr(w, "healthStatus", "UNKNOWN");
+	jw_kstr(w, "lastStatus", task_status_name(t->last));
+	jw_kstr(w, "launchType", launch_type_name(t->launch_type));
 	snprintf(buf, sizeof buf, "%d", t->memory);
-	codec_put_str(o, "memory", buf);
-	put_overrides(o, t);
+	jw_kstr(w, "memory", buf);
+	w_overrides(w, t);
 	if (t->launch_type == LT_FARGATE) {
-		codec_put_str(o, "platformVersion", "1.4.0");
-		codec_put_str(o, "platformFamily", "Linux");
-		cJSON *es = codec_put_object(o, "ephemeralStorage");
-		codec_put_int(es, "sizeInGiB", 20);
+		jw_kstr(w, "platformVersion", "1.4.0");
+		jw_kstr(w, "platformFamily", "Linux");
+		jw_key(w, "ephemeralStorage");
+		jw_obj(w);
+		jw_kint(w, "sizeInGiB", 20);
+		jw_end_obj(w);
 	}
-	put_opt_time(o, "pullStartedAt", t->pull_started_at);
-	put_opt_time(o, "pullStoppedAt", t->pull_stopped_at);
-	put_opt_time(o, "startedAt", t->started_at);
-	put_opt_str(o, "startedBy", t->started_by);
+	w_opt_time(w, "pullStartedAt", t->pull_started_at);
+	w_opt_time(w, "pullStoppedAt", t->pull_stopped_at);
+	w_opt_time(w, "startedAt", t->started_at);
+	w_opt_str(w, "startedBy", t->started_by);
 	if (t->stop_code)
-		codec_put_str(o, "stopCode", task_stop_code_name(t->stop_code));
-	put_opt_time(o, "stoppedAt", t->stopped_at);
-	put_opt_str(o, "stoppedReason", t->stopped_reason);
-	put_opt_time(o, "stoppingAt", t->stopping_at);
+		jw_kstr(w, "stopCode", task_stop_code_name(t->stop_code));
+	w_opt_time(w, "stoppedAt", t->stopped_at);
+	w_opt_str(w, "stoppedReason", t->stopped_reason);
+	w_opt_time(w, "stoppingAt", t->stopping_at);
 	if (include & CODEC_TAGS)
-		cJSON_AddItemToObjectCS(o, "tags", codec_tags(&t->tags));
-	codec_put_str(o, "taskArn", task_arn(m, t, buf, sizeof buf));
-	codec_put_str(o, "taskDefinitionArn", t->td->arn);
-	codec_put_int(o, "version", t->version);
+		w_tags(w, &t->tags);
+	jw_kstr(w, "taskArn", task_arn(m, t, buf, sizeof buf));
+	jw_kstr(w, "taskDefinitionArn", t->td->arn);
+	jw_kint(w, "version", t->version);
+	jw_end_obj(w);
 }
 
 /* ---- records ---- */
@@ -272,12 +326,18 @@ static void put_record(cJSON *o, const struct task *t)
 
 cJSON *codec_task(const struct model *m, const struct task *t, unsigned include)
 {
-	cJSON *o = cJSON_CreateObject();
-	if (include & CODEC_RECORD)
+	if (include & CODEC_RECORD) {
+		cJSON *o = cJSON_CreateObject();
 		put_record(o, t);
-	else
-		put_api(o, m, t, include);
-	return o;
+		return o;
+	}
+	struct jw w;
+	jw_init(&w);
+	w_api(&w, m, t, include);
+	char *txt = jw_take(&w);
+	cJSON *raw = cJSON_CreateRaw(txt);
+	free(txt);
+	return raw;
 }
 
 char *codec_task_record_id(const struct task *t)

@@ -27,3 +27,11 @@ $CC -std=c17 -D_GNU_SOURCE $OPT -Isrc bench/place_bench.c src/sched/place.c src/
 echo "place: run:   \$TMP/place_bench   ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
 "$TMP/place_bench" || { echo "place: FAILED: place_bench exited with $?" >&2; exit 1; }
+
+# The service scheduler's pure core (issue 4): one reconcile pass.
+echo
+echo "service: build: $CC -std=c17 -D_GNU_SOURCE $OPT -Isrc bench/service_bench.c src/sched/service.c src/sched/strategy.c src/lib/xalloc.c src/lib/err.c"
+# shellcheck disable=SC2086
+$CC -std=c17 -D_GNU_SOURCE $OPT -Isrc bench/service_bench.c src/sched/service.c src/sched/strategy.c src/lib/xalloc.c src/lib/err.c \
+	-o "$TMP/service_bench" || { echo "service: FAILED: service_bench did not build" >&2; exit 1; }
+"$TMP/service_bench" || { echo "service: FAILED: service_bench exited with $?" >&2; exit 1; }

@@ -13,12 +13,6 @@
 #include "lib/xalloc.h"
 #include "model/codec.h"
 
-static void put_opt_str(cJSON *o, const char *key, const char *v)
-{
-	if (v)
-		codec_put_str(o, key, v);
-}
-
 static void w_opt_str(struct jw *w, const char *key, const char *v)
 {
 	if (v)
@@ -266,74 +260,91 @@ static void w_api(struct jw *w, const struct model *m, const struct task *t, uns
 
 /* ---- records ---- */
 
-static void put_record(cJSON *o, const struct task *t)
+static void w_json(struct jw *w, const char *key, const cJSON *j)
 {
-	codec_put_str(o, "id", t->id);
-	codec_put_str(o, "region", t->cluster->region);
-	codec_put_str(o, "cluster", t->cluster->name);
-	codec_put_str(o, "family", t->td->family);
-	codec_put_int(o, "revision", t->td->revision);
-	put_opt_str(o, "ci", t->ci ? t->ci->id : NULL);
-	put_opt_str(o, "cp", t->cp_name);
-	codec_put_int(o, "lt", t->launch_type);
-	codec_put_int(o, "last", t->last);
-	codec_put_int(o, "desired", t->desired);
-	codec_put_int(o, "stop", t->stop_code);
-	codec_put_int(o, "version", t->version);
-	put_opt_str(o, "reason", t->stopped_reason);
-	codec_put_str(o, "group", t->group);
-	put_opt_str(o, "startedBy", t->started_by);
-	put_opt_str(o, "zone", t->zone);
-	put_opt_str(o, "subnet", t->subnet);
+	char *txt = cJSON_PrintUnformatted(j);
+	jw_key(w, key);
+	jw_raw(w, txt);
+	cJSON_free(txt);
+}
+
+static void w_record_container(struct jw *w, const struct task *t, size_t i)
+{
+	const struct task_container *tc = &t->containers[i];
+	jw_obj(w);
+	jw_kint(w, "s", tc->status);
+	if (tc->exit_code != TASK_NO_EXIT)
+		jw_kint(w, "x", tc->exit_code);
+	char u[33];
+	for (int k = 0; k < 16; k++)
+		snprintf(u + 2 * k, 3, "%02x", tc->uuid[k]);
+	jw_kstr(w, "u", u);
+	w_opt_str(w, "r", tc->reason);
+	if (tc->host_ports) {
+		jw_key(w, "p");
+		jw_arr(w);
+		for (size_t k = 0; k < t->td->containers[i].n_ports; k++)
+			jw_int(w, tc->host_ports[k]);
+		jw_end_arr(w);
+	}
+	jw_end_obj(w);
+}
+
+/* The record: references by name, the fields that change, written as text
+ * (there is one a task, and a RunTask writes ten). */
+static void w_record(struct jw *w, const struct task *t)
+{
+	jw_obj(w);
+	jw_kstr(w, "id", t->id);
+	jw_kstr(w, "region", t->cluster->region);
+	jw_kstr(w, "cluster", t->cluster->name);
+	jw_kstr(w, "family", t->td->family);
+	jw_kint(w, "revision", t->td->revision);
+	w_opt_str(w, "ci", t->ci ? t->ci->id : NULL);
+	w_opt_str(w, "cp", t->cp_name);
+	jw_kint(w, "lt", t->launch_type);
+	jw_kint(w, "last", t->last);
+	jw_kint(w, "desired", t->desired);
+	jw_kint(w, "stop", t->stop_code);
+	jw_kint(w, "version", t->version);
+	w_opt_str(w, "reason", t->stopped_reason);
+	jw_kstr(w, "group", t->group);
+	w_opt_str(w, "startedBy", t->started_by);
+	w_opt_str(w, "zone", t->zone);
+	w_opt_str(w, "subnet", t->subnet);
 	if (t->overrides)
-		cJSON_AddItemToObjectCS(o, "overrides", cJSON_Duplicate(t->overrides, 1));
+		w_json(w, "overrides", t->overrides);
 	if (t->placement)
-		cJSON_AddItemToObjectCS(o, "placement", cJSON_Duplicate(t->placement, 1));
+		w_json(w, "placement", t->placement);
 	if (t->tags.n)
-		cJSON_AddItemToObjectCS(o, "tags", codec_tags(&t->tags));
-	codec_put_int(o, "cpu", t->cpu);
-	codec_put_int(o, "memory", t->memory);
-	codec_put_int(o, "seq", (long)t->seq);
-	codec_put_int(o, "due", (long)t->due);
+		w_tags(w, &t->tags);
+	jw_kint(w, "cpu", t->cpu);
+	jw_kint(w, "memory", t->memory);
+	jw_kint(w, "seq", (long long)t->seq);
+	jw_kint(w, "due", (long long)t->due);
 	const int64_t times[8] = {t->created_at, t->pull_started_at, t->pull_stopped_at, t->started_at,
 				  t->connectivity_at, t->stopping_at, t->execution_stopped_at, t->stopped_at};
-	cJSON *ta = codec_put_array(o, "times");
-	for (size_t i = 0; i < 8; i++) {
-		char b[24];
-		snprintf(b, sizeof b, "%lld", (long long)times[i]);
-		cJSON_AddItemToArray(ta, cJSON_CreateRaw(b));
-	}
-	cJSON *cs = codec_put_array(o, "containers");
-	for (size_t i = 0; i < t->td->n_containers; i++) {
-		const struct task_container *tc = &t->containers[i];
-		cJSON *c = cJSON_CreateObject();
-		codec_put_int(c, "s", tc->status);
-		if (tc->exit_code != TASK_NO_EXIT)
-			codec_put_int(c, "x", tc->exit_code);
-		char u[33];
-		for (int k = 0; k < 16; k++)
-			snprintf(u + 2 * k, 3, "%02x", tc->uuid[k]);
-		codec_put_str(c, "u", u);
-		put_opt_str(c, "r", tc->reason);
-		if (tc->host_ports) {
-			cJSON *hp = codec_put_array(c, "p");
-			for (size_t k = 0; k < t->td->containers[i].n_ports; k++)
-				cJSON_AddItemToArray(hp, cJSON_CreateNumber(tc->host_ports[k]));
-		}
-		cJSON_AddItemToArray(cs, c);
-	}
+	jw_key(w, "times");
+	jw_arr(w);
+	for (size_t i = 0; i < 8; i++)
+		jw_int(w, (long long)times[i]);
+	jw_end_arr(w);
+	jw_key(w, "containers");
+	jw_arr(w);
+	for (size_t i = 0; i < t->td->n_containers; i++)
+		w_record_container(w, t, i);
+	jw_end_arr(w);
+	jw_end_obj(w);
 }
 
 cJSON *codec_task(const struct model *m, const struct task *t, unsigned include)
 {
-	if (include & CODEC_RECORD) {
-		cJSON *o = cJSON_CreateObject();
-		put_record(o, t);
-		return o;
-	}
 	struct jw w;
 	jw_init(&w);
-	w_api(&w, m, t, include);
+	if (include & CODEC_RECORD)
+		w_record(&w, t);
+	else
+		w_api(&w, m, t, include);
 	char *txt = jw_take(&w);
 	cJSON *raw = cJSON_CreateRaw(txt);
 	free(txt);

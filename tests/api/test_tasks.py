@@ -417,14 +417,17 @@ def test_tasks_survive_a_restart(b):
     ia = instance(b, clu)
     _, family = taskdef(b, cpu=300, memory=400, ports=[(80, 8081)])
     arns = [t["taskArn"] for t in b.ecs.run_task(cluster=clu, taskDefinition=family, count=2,
-                                                 tags=[{"key": "k", "value": "v"}])["tasks"]]
+                                                 tags=[{"key": "k", "value": "v"}], startedBy="me",
+                                                 overrides={"containerOverrides": [
+                                                     {"name": "app", "command": ["a \"quoted\"\n arg"]}]})["tasks"]]
     assert len(arns) == 1  # the second one conflicts on host port 8081
     b.ecs.get_waiter("tasks_running").wait(cluster=clu, tasks=arns, WaiterConfig=FAST_WAIT)
     before = task(b, clu, arns[0])
     b.restart()
     after = describe(b, clu, arns, include=["TAGS"])[0]
     assert after["lastStatus"] == "RUNNING" and after["tags"] == [{"key": "k", "value": "v"}], after
-    for k in ("taskArn", "containerInstanceArn", "startedAt", "createdAt", "version", "group"):
+    for k in ("taskArn", "containerInstanceArn", "startedAt", "createdAt", "version", "group", "overrides",
+              "startedBy"):
         assert after[k] == before[k], (k, before[k], after[k])
     assert after["containers"][0]["containerArn"] == before["containers"][0]["containerArn"]
     assert counts(b, clu) == (1, 0, 1)

@@ -53,6 +53,9 @@ import threading
 import time
 import urllib.parse
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import populate  # noqa: E402  (the JSON 1.1 client of the cluster figures)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 TARGET = "AmazonEC2ContainerServiceV20141113."
@@ -187,33 +190,13 @@ def du_bytes(path):
 
 # --------------------------------------------------------------------- client
 
-class Client:
-    """One keep-alive connection (reconnects when the server closes, as moto does)."""
+class Client(populate.Client):
+    """One keep-alive connection to 127.0.0.1 (populate.py's client: it
+    reconnects when the server closes, as moto does), plus must()."""
 
     def __init__(self, port, auth):
-        self.port = port
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        self.headers = {"Content-Type": "application/x-amz-json-1.1"}
-        if auth:
-            self.headers["Authorization"] = AUTH
-
-    def call(self, action, body):
-        h = dict(self.headers)
-        h["X-Amz-Target"] = TARGET + action
-        data = json.dumps(body).encode()
-        for attempt in range(2):
-            try:
-                self.conn.request("POST", "/", body=data, headers=h)
-                r = self.conn.getresponse()
-                payload = r.read()
-                if r.getheader("Connection", "").lower() == "close":
-                    self.conn.close()
-                return r.status, payload
-            except (http.client.HTTPException, ConnectionError):
-                self.conn.close()
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
+        super().__init__("127.0.0.1", port, auth)
+        self.conn.timeout = 120
 
     def must(self, action, body):
         status, payload = self.call(action, body)

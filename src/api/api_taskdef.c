@@ -896,6 +896,7 @@ static void request_delete(struct api_ctx *ctx, struct task_def *td)
 	if (td->status == TD_DELETE_IN_PROGRESS)
 		return; /* asked again: the first request stands */
 	td->status = TD_DELETE_IN_PROGRESS;
+	model_region(ctx->m, td->region)->td_deleting++;
 	td->delete_requested_at = ctx->now;
 	model_dirty_td(ctx->m, td);
 	api_wake(ctx, ctx->now + ctx->cfg->transition_ms);
@@ -1129,7 +1130,9 @@ int api_list_task_definition_families(struct api_ctx *ctx, const cJSON *in, cJSO
 int64_t api_td_advance(struct api_ctx *ctx, struct region *r)
 {
 	int64_t next = 0;
-	for (size_t i = 0; i < r->families.n; i++) {
+	/* Runs on every lifecycle tick: walk the revisions only when some
+	 * deletion is pending. */
+	for (size_t i = 0; r->td_deleting && i < r->families.n; i++) {
 		struct td_family *f = r->families.v[i].val;
 		for (size_t k = 0; k < f->n; k++) {
 			struct task_def *td = f->revs[k];

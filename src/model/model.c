@@ -658,12 +658,16 @@ void model_td_add(struct model *m, struct region *r, struct task_def *td)
 	if (old) {
 		if (old->status == TD_ACTIVE)
 			f->active--;
+		if (old->status == TD_DELETE_IN_PROGRESS)
+			r->td_deleting--;
 		forget_change(m, old);
 		td_free(old);
 	}
 	f->revs[need - 1] = td;
 	if (td->status == TD_ACTIVE)
 		f->active++;
+	if (td->status == TD_DELETE_IN_PROGRESS)
+		r->td_deleting++;
 	if (td->revision > f->last) {
 		f->last = td->revision;
 		model_dirty_family(m, f);
@@ -697,6 +701,8 @@ void model_td_purge(struct model *m, struct region *r, struct task_def *td)
 		f->revs[td->revision - 1] = NULL;
 		if (td->status == TD_ACTIVE)
 			f->active--;
+		if (td->status == TD_DELETE_IN_PROGRESS)
+			r->td_deleting--;
 	}
 	forget_change(m, td);
 	char *res = xasprintf("%s:%d", td->family, td->revision);

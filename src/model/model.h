@@ -366,6 +366,7 @@ struct region {
 	struct hmap tasks;         /* every task of the region by id */
 	struct sidx ec2_instances; /* container instances by ec2_id (not INACTIVE) */
 	long fargate_live;         /* Fargate tasks placed and not yet STOPPED */
+	long td_deleting;          /* task definitions DELETE_IN_PROGRESS (to purge) */
 	struct sidx run_tokens;    /* RunTask clientTokens seen lately -> struct run_token */
 	struct run_token **token_ring;   /* the same, oldest first, at most MODEL_RUN_TOKENS */
 	size_t token_head, n_tokens;

@@ -73,10 +73,13 @@ class Berth:
             if self.proc.poll() is not None:
                 raise RuntimeError("berthd exited with %s:\n%s" % (self.proc.returncode, self.log()))
             with open(self.log_path, "rb") as f:
-                found = pat.findall(f.read())
-            # the newest start line is the last one in the log
-            # only a start line written by this process counts
-            if found and self._started_lines() > seen:
+                data = f.read()
+            # One read for both questions (a second read could see a start
+            # line the first missed), and only whole lines: the newest
+            # start line, written by this process, is the last one.
+            data = data[:data.rfind(b"\n") + 1]
+            found = pat.findall(data)
+            if found and data.count(b"listening on") > seen:
                 self.port = int(found[-1])
                 self._clients = {}
                 return self

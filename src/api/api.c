@@ -72,6 +72,8 @@ int64_t api_advance(struct api_ctx *ctx)
 		sooner(&next, api_ci_advance(ctx, r));
 		ctx->region = saved;
 	}
+	/* Services last: they see this turn's tasks and instances. */
+	sooner(&next, api_svc_advance(ctx));
 	/* A step may start another transition (a provider update puts its
 	 * clusters' attachments in progress). */
 	if (ctx->wake_at && (!next || ctx->wake_at < next))

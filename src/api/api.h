@@ -32,6 +32,8 @@ struct api_config {
 	long fargate_capacity;          /* sim: Fargate tasks at once a region, 0 unlimited */
 	long max_provisioning_tasks;    /* PROVISIONING tasks a cluster may hold */
 	int64_t spot_warning_ms;        /* a Spot interruption's warning before the stop */
+	int64_t healthy_grace_ms;       /* a RUNNING service task counts as healthy after this */
+	int64_t service_retention_ms;   /* INACTIVE services stay describable this long */
 };
 
 /* What one request sees.  All pointers are borrowed for the call. */
@@ -176,11 +178,30 @@ int api_start_task(struct api_ctx *, const cJSON *, cJSON **, struct err *);
 int api_stop_task(struct api_ctx *, const cJSON *, cJSON **, struct err *);
 int api_describe_tasks(struct api_ctx *, const cJSON *, cJSON **, struct err *);
 int api_list_tasks(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_create_service(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_update_service(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_delete_service(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_describe_services(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_list_services(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_list_services_by_namespace(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_update_task_protection(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_get_task_protection(struct api_ctx *, const cJSON *, cJSON **, struct err *);
 
 /* A provider's settings changed: the attachments of the clusters that use
  * it follow (a scaling policy with managed scaling, a lifecycle hook with
  * managed draining), and those clusters go UPDATE_IN_PROGRESS. */
 void api_cluster_cp_changed(struct api_ctx *ctx, struct region *r, const char *cp_name);
+
+/* Services: scheduler passes for the services that asked for one, due
+ * ones and those waiting for capacity (api_svcctl.c); after a load, tasks
+ * rejoin their services; an instance that changes state (DRAINING) sends
+ * the services of its tasks, and DAEMON services, a pass. */
+int64_t api_svc_advance(struct api_ctx *ctx);
+void api_svc_loaded(struct api_ctx *ctx);
+void api_svc_instance_changed(struct api_ctx *ctx, struct container_instance *ci);
+
+/* A Service Connect namespace (a name or an ARN) as the ARN Berth keeps. */
+char *api_namespace_arn(struct api_ctx *ctx, const char *ns);
 
 /* Tasks on an instance that goes away (forced deregistration): they stop
  * with reason (api_task.c). */

@@ -153,7 +153,7 @@ static void apply_settings(struct cluster *c, const cJSON *settings)
 /* serviceConnectDefaults.namespace: an ARN is kept; a name stands for the
  * HTTP namespace of that name in this region, whose ARN is derived from it
  * so that the same name always gives the same ARN. */
-static char *namespace_arn(struct api_ctx *ctx, const char *ns)
+char *api_namespace_arn(struct api_ctx *ctx, const char *ns)
 {
 	if (strncmp(ns, "arn:", 4) == 0)
 		return xstrdup(ns);
@@ -180,6 +180,28 @@ static int check_namespace(const cJSON *scd, bool allow_empty, struct err *e)
 	if (strlen(ns) > 1024)
 		return err_set(e, ERR_INVALID_PARAMETER, "serviceConnectDefaults.namespace is too long.");
 	return 0;
+}
+
+/* A service of c (not INACTIVE) has name in a deployment's strategy, or a
+ * task of c not yet STOPPED runs on it. */
+static bool cp_in_use(const struct cluster *c, const char *name)
+{
+	for (size_t i = 0; i < c->services.n; i++) {
+		const struct service *s = c->services.v[i].val;
+		for (size_t d = 0; s->status != SVC_INACTIVE && d < s->n_deps; d++)
+			for (size_t k = 0; k < s->deps[d].strategy.n; k++)
+				if (strcmp(s->deps[d].strategy.v[k].provider, name) == 0)
+					return true;
+	}
+	for (size_t i = 0; i < c->active.n; i++)
+		if (c->active.v[i] && c->active.v[i]->cp_name && strcmp(c->active.v[i]->cp_name, name) == 0)
+			return true;
+	for (size_t i = 0; i < c->stopped.n; i++) {
+		const struct task *t = c->stopped.v[i];
+		if (t && t->last != TS_STOPPED && t->cp_name && strcmp(t->cp_name, name) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* The non-INACTIVE cluster other than self that has provider name, or NULL. */
@@ -404,7 +426,7 @@ int api_create_cluster(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct
 	if (conf)
 		c->configuration = conf_copy(conf, conf_top);
 	if (scd)
-		c->sc_namespace = namespace_arn(ctx, api_str(scd, "namespace"));
+		c->sc_namespace = api_namespace_arn(ctx, api_str(scd, "namespace"));
 	if (c->n_cps > 0) {
 		/* The providers' resources are being created. */
 		sync_attachments(ctx, c);
@@ -601,7 +623,7 @@ int api_update_cluster(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct
 	if (scd) {
 		const char *ns = api_str(scd, "namespace");
 		free(c->sc_namespace);
-		c->sc_namespace = *ns ? namespace_arn(ctx, ns) : NULL;
+		c->sc_namespace = *ns ? api_namespace_arn(ctx, ns) : NULL;
 	}
 	model_dirty_cluster(ctx->m, c);
 	*out = wrap_cluster(c, CLUSTER_ECHO);
@@ -658,8 +680,17 @@ int api_put_cluster_capacity_providers(struct api_ctx *ctx, const cJSON *in, cJS
 		free(names);
 		return -1;
 	}
-	/* Removing a provider that tasks or services use is refused; the
-	 * resources that hold providers check in here as they arrive. */
+	/* Removing a provider that tasks or services use is refused. */
+	for (size_t i = 0; i < c->n_cps; i++) {
+		bool kept = false;
+		for (size_t k = 0; k < n && !kept; k++)
+			kept = strcmp(names[k], c->cps[i]) == 0;
+		if (!kept && cp_in_use(c, c->cps[i])) {
+			free(names);
+			return err_set(e, ERR_RESOURCE_IN_USE,
+				       "The specified capacity provider is in use and cannot be removed.");
+		}
+	}
 	bool same = n == c->n_cps;
 	for (size_t i = 0; same && i < n; i++)
 		same = strcmp(names[i], c->cps[i]) == 0;

@@ -896,6 +896,7 @@ static bool set_state(struct api_ctx *ctx, struct container_instance *ci, enum c
 		model_dirty_ci(ctx->m, ci);
 		if (want == CI_ACTIVE)
 			capacity_appeared(ctx);
+		api_svc_instance_changed(ctx, ci);
 	}
 	return true;
 }

@@ -429,7 +429,9 @@ struct run {
 	struct kvlist tags;
 	struct shape shape;
 	struct pspec ps;
-	cJSON *tasks, *failures;
+	cJSON *tasks, *failures;    /* the RunTask / StartTask answer, or NULL */
+	struct svc_start *st;       /* a service's starts instead, or NULL */
+	int why;                    /* the placement reason of the next fail(), or -1 */
 };
 
 static int free_dynamic_port(const struct container_instance *ci, const struct task *t, bool udp)
@@ -513,6 +515,10 @@ static void task_index(struct run *rn, struct task *t, enum task_status first)
 	t->last = (uint8_t)first;
 	model_task_add(rn->ctx->m, rn->r, t);
 	api_task_count(t, +1);
+	if (rn->st) {
+		model_svc_attach_task(rn->st->svc, t);
+		rn->st->started[rn->st->n_started++] = t;
+	}
 }
 
 /* Put t on ci: its zone, its dynamic host ports. */
@@ -542,11 +548,22 @@ static void place_on(struct run *rn, enum launch_type lt, const char *cp, struct
 	attach(rn->ctx, t, ci);
 	task_index(rn, t, first_status(rn->td, lt));
 	task_launch(rn->ctx, t);
-	cJSON_AddItemToArray(rn->tasks, codec_task(rn->ctx->m, t, CODEC_TAGS));
+	if (rn->tasks)
+		cJSON_AddItemToArray(rn->tasks, codec_task(rn->ctx->m, t, CODEC_TAGS));
 }
 
 static void fail(struct run *rn, const char *arn, const char *reason)
 {
+	if (rn->st) {
+		rn->st->n_failed++;
+		if (!rn->st->fail_reason) {
+			rn->st->fail_reason = reason;
+			rn->st->fail_arn = arn;
+			rn->st->fail_why = rn->why;
+		}
+		rn->why = -1;
+		return;
+	}
 	cJSON *f = cJSON_CreateObject();
 	if (arn)
 		cJSON_AddStringToObject(f, "arn", arn);
@@ -567,7 +584,8 @@ static void wait_for_capacity(struct run *rn, const char *cp)
 	task_index(rn, t, TS_PROVISIONING);
 	api_task_set_waiting(ctx, t, true);
 	api_task_due(ctx, t, ctx->now + ctx->cfg->capacity_wait_ms);
-	cJSON_AddItemToArray(rn->tasks, codec_task(ctx->m, t, CODEC_TAGS));
+	if (rn->tasks)
+		cJSON_AddItemToArray(rn->tasks, codec_task(ctx->m, t, CODEC_TAGS));
 }
 
 /* ---- lanes ---- */
@@ -595,7 +613,8 @@ static void place_fargate(struct run *rn, const struct lane *ln)
 		t->zone = model_intern(ctx->m, zone);
 		task_index(rn, t, TS_PROVISIONING);
 		task_launch(ctx, t);
-		cJSON_AddItemToArray(rn->tasks, codec_task(ctx->m, t, CODEC_TAGS));
+		if (rn->tasks)
+			cJSON_AddItemToArray(rn->tasks, codec_task(ctx->m, t, CODEC_TAGS));
 	}
 }
 
@@ -627,9 +646,11 @@ static void place_lane(struct run *rn, const struct lane *ln)
 			place_on(rn, ln->lt, ln->cp, cs.ci[res[i].instance]);
 		else if (ln->managed)
 			wait_for_capacity(rn, ln->cp);
-		else
+		else {
+			rn->why = (int)res[i].reason;
 			fail(rn, res[i].instance != SCHED_PLACE_NONE ? cs.ci[res[i].instance]->arn : NULL,
 			     failure_reason(res[i].reason, ln));
+		}
 	}
 	free(res);
 	cands_free(&cs);
@@ -709,7 +730,7 @@ static int resolve_capacity(struct api_ctx *ctx, struct run *rn, const cJSON *in
 	return 0;
 }
 
-static bool td_supports(const struct task_def *td, enum launch_type lt)
+bool api_td_supports(const struct task_def *td, enum launch_type lt)
 {
 	bool awsvpc = td->network_mode && strcmp(td->network_mode, "awsvpc") == 0;
 	switch (lt) {
@@ -728,7 +749,7 @@ static int check_lanes(struct run *rn, const cJSON *in, const struct lane *lanes
 			 cJSON_GetArraySize(api_get(in, "placementStrategy")) > 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct lane *ln = &lanes[i];
-		if (!td_supports(rn->td, ln->lt))
+		if (!api_td_supports(rn->td, ln->lt))
 			return err_set(e, ERR_INVALID_PARAMETER, "Task definition does not support launch_type %s.",
 				       launch_type_name(ln->lt));
 		if (ln->lt == LT_FARGATE && placement)
@@ -746,8 +767,13 @@ static int check_lanes(struct run *rn, const cJSON *in, const struct lane *lanes
 
 static int check_network(struct run *rn, const cJSON *in, struct err *e)
 {
-	bool awsvpc = rn->td->network_mode && strcmp(rn->td->network_mode, "awsvpc") == 0;
-	const cJSON *vpc = api_get(api_get(in, "networkConfiguration"), "awsvpcConfiguration");
+	return api_network_check(rn->td, api_get(in, "networkConfiguration"), &rn->subnet, e);
+}
+
+int api_network_check(const struct task_def *td, const cJSON *network, const char **subnet, struct err *e)
+{
+	bool awsvpc = td->network_mode && strcmp(td->network_mode, "awsvpc") == 0;
+	const cJSON *vpc = api_get(network, "awsvpcConfiguration");
 	if (!awsvpc) {
 		if (vpc)
 			return err_set(e, ERR_INVALID_PARAMETER,
@@ -763,7 +789,7 @@ static int check_network(struct run *rn, const cJSON *in, struct err *e)
 	if (cJSON_GetArraySize(api_get(vpc, "securityGroups")) > 5)
 		return err_set(e, ERR_INVALID_PARAMETER, "securityGroups can have at most 5 items.");
 	const cJSON *s0 = cJSON_GetArrayItem(subnets, 0);
-	rn->subnet = cJSON_IsString(s0) ? s0->valuestring : NULL;
+	*subnet = cJSON_IsString(s0) ? s0->valuestring : NULL;
 	return 0;
 }
 
@@ -932,8 +958,10 @@ static void start_on(struct run *rn, const char *ref, struct container_instance 
 	sched_place_run(&req, rn->ctx->rng, 1, &res);
 	if (res.reason == SCHED_PLACE_OK)
 		place_on(rn, lt, ci->cp_name, ci);
-	else
+	else {
+		rn->why = (int)res.reason;
 		fail(rn, ci->arn, res.reason == SCHED_PLACE_NOT_ACTIVE ? "INACTIVE" : sched_place_reason_text(res.reason));
+	}
 	cands_free(&cs);
 }
 
@@ -948,7 +976,7 @@ int api_start_task(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct err
 		return err_set(e, ERR_INVALID_PARAMETER, "containerInstances must have 1 to 10 items.");
 	char *group = NULL;
 	int rc = -1;
-	if (!td_supports(rn.td, LT_EC2)) {
+	if (!api_td_supports(rn.td, LT_EC2)) {
 		err_set(e, ERR_INVALID_PARAMETER, "Task definition does not support launch_type EC2.");
 		goto done;
 	}
@@ -1029,4 +1057,92 @@ void api_place_waiting(struct api_ctx *ctx)
 			c->placed_gen = ctx->m->capacity_gen;
 		}
 	}
+}
+
+/* ---- what services share ---- */
+
+int api_placement_check(const struct task_def *td, const cJSON *constraints, const cJSON *strategies,
+			struct err *e)
+{
+	struct pspec ps;
+	if (pspec_parse(&ps, td, constraints, strategies, e))
+		return -1;
+	pspec_free(&ps);
+	return 0;
+}
+
+int api_svc_start(struct api_ctx *ctx, struct svc_start *st)
+{
+	struct service *s = st->svc;
+	const struct deployment *d = st->dep;
+	struct run rn;
+	memset(&rn, 0, sizeof rn);
+	rn.ctx = ctx;
+	rn.r = model_region(ctx->m, s->region);
+	rn.c = s->cluster;
+	rn.td = d->td;
+	rn.st = st;
+	rn.why = -1;
+	st->fail_why = -1;
+	char group[300];
+	snprintf(group, sizeof group, "service:%s", s->name);
+	rn.group = model_intern(ctx->m, group);
+	rn.started_by = d->iid;
+	struct err e;
+	err_clear(&e);
+	if (api_network_check(d->td, d->network, &rn.subnet, &e) || shape_resources(&rn.shape, d->td, NULL, &e) ||
+	    pspec_parse(&rn.ps, d->td, s->constraints, s->strategies, &e)) {
+		/* Checked when the deployment was made: a definition cannot
+		 * change since, so this does not happen; say so in the event. */
+		st->fail_reason = "The service's task definition or placement cannot be used.";
+		st->n_failed = st->count;
+		return -1;
+	}
+	if (s->propagate_tags && strcmp(s->propagate_tags, "SERVICE") == 0)
+		kvlist_copy(&rn.tags, &s->tags);
+	else if (s->propagate_tags && strcmp(s->propagate_tags, "TASK_DEFINITION") == 0)
+		kvlist_copy(&rn.tags, &d->td->tags);
+	cJSON *pj = NULL;
+	if (cJSON_GetArraySize(s->constraints) > 0 || cJSON_GetArraySize(s->strategies) > 0) {
+		pj = cJSON_CreateObject();
+		if (cJSON_GetArraySize(s->constraints) > 0)
+			cJSON_AddItemToObject(pj, "placementConstraints", cJSON_Duplicate(s->constraints, 1));
+		if (cJSON_GetArraySize(s->strategies) > 0)
+			cJSON_AddItemToObject(pj, "placementStrategy", cJSON_Duplicate(s->strategies, 1));
+	}
+	rn.placement_json = pj;
+	if (st->ci) {
+		/* DAEMON: the one instance, as StartTask places. */
+		pspec_free(&rn.ps);
+		pspec_parse(&rn.ps, d->td, s->constraints, NULL, &e);
+		start_on(&rn, st->ci->arn, st->ci);
+	} else {
+		struct lane ln = {st->cp, st->lt, false, st->count};
+		if (st->cp && st->lt == LT_EC2) {
+			const struct capacity_provider *cp = model_cp_find(rn.r, st->cp);
+			ln.managed = cp && cp->cur.ms.enabled;
+		}
+		place_lane(&rn, &ln);
+	}
+	cJSON_Delete(pj);
+	run_release(&rn, NULL);
+	return 0;
+}
+
+void api_ci_eligible(const struct task_def *td, const cJSON *constraints, struct container_instance *const *cis,
+		     size_t n, bool *ok)
+{
+	struct pspec ps;
+	struct err e;
+	err_clear(&e);
+	if (pspec_parse(&ps, td, constraints, NULL, &e)) {
+		for (size_t i = 0; i < n; i++)
+			ok[i] = false;
+		return;
+	}
+	const cJSON *required = cJSON_GetObjectItemCaseSensitive(td->body, "requiresAttributes");
+	bool attrs = cJSON_GetArraySize(required) > 0;
+	for (size_t i = 0; i < n; i++)
+		ok[i] = members_ok(&ps, cis[i]) && (!attrs || attributes_ok(required, cis[i]));
+	pspec_free(&ps);
 }

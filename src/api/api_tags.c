@@ -120,6 +120,19 @@ static int resolve_task(struct region *r, const char *rest, struct tagged *t, st
 	return found(t, &tk->tags, tk, MODEL_TASK);
 }
 
+static int resolve_service(struct region *r, const char *rest, struct tagged *t, struct err *e)
+{
+	char cluster[256];
+	const char *name = split_long(rest, cluster, sizeof cluster);
+	if (!name)
+		return no_such_resource(e);
+	struct cluster *c = r && api_valid_name(cluster) ? model_cluster_find(r, cluster) : NULL;
+	struct service *s = c ? model_svc_find(c, name) : NULL;
+	if (!s || s->status == SVC_INACTIVE)
+		return no_such_resource(e);
+	return found(t, &s->tags, s, MODEL_SERVICE);
+}
+
 /* The resource part of an ARN of this endpoint, or NULL with e filled.
  * The ARN is taken apart field by field (arn:PARTITION:ecs:REGION:ACCOUNT:
  * TYPE/ID) rather than compared against our own prefix first, so that a
@@ -184,9 +197,11 @@ static int resolve(struct api_ctx *ctx, const char *arn, struct tagged *t, struc
 	if (strncmp(res, "service/", 8) == 0 && res[8] && !strchr(res + 8, '/'))
 		return err_set(e, ERR_INVALID_PARAMETER,
 			       "Long arn format must be used for tagging operations");
+	if (strncmp(res, "service/", 8) == 0)
+		return resolve_service(r, res + 8, t, e);
 	/* Kinds Berth does not store yet: nothing of them exists, which is
 	 * what a client must hear (never a 5xx). */
-	static const char *const later[] = {"service/", "task-set/"};
+	static const char *const later[] = {"task-set/"};
 	for (size_t i = 0; i < sizeof later / sizeof later[0]; i++) {
 		size_t n = strlen(later[i]);
 		if (strncmp(res, later[i], n) == 0 && res[n])
@@ -203,6 +218,7 @@ static void mark(struct api_ctx *ctx, const struct tagged *t)
 	case MODEL_TASKDEF: model_dirty_td(ctx->m, t->obj); break;
 	case MODEL_INSTANCE: model_dirty_ci(ctx->m, t->obj); break;
 	case MODEL_TASK: model_dirty_task(ctx->m, t->obj); break;
+	case MODEL_SERVICE: model_dirty_svc(ctx->m, t->obj); break;
 	case MODEL_REGION:
 	case MODEL_FAMILY: break;
 	}

@@ -126,6 +126,8 @@ static void set_last(struct api_ctx *ctx, struct task *t, enum task_status s)
 	model_dirty_task(ctx->m, t);
 	if (t->ci)
 		model_touch_ci(ctx->m, t->ci);
+	if (t->svc)
+		api_svc_task_changed(ctx, t);
 }
 
 void api_task_progress(struct api_ctx *ctx, struct task *t, int s)
@@ -179,6 +181,8 @@ void api_task_stop(struct api_ctx *ctx, struct task *t, int code, const char *re
 	t->stopped_reason = reason ? xstrdup(reason) : NULL;
 	t->stopping_at = ctx->now;
 	model_dirty_task(ctx->m, t);
+	if (t->svc)
+		api_svc_task_changed(ctx, t);
 	if (api_task_waiting(t) || t->last == TS_STOPPED) {
 		api_task_due(ctx, t, 0);
 		api_task_progress(ctx, t, TS_STOPPED);
@@ -271,6 +275,7 @@ void api_loaded(struct api_ctx *ctx)
 				}
 		}
 	}
+	api_svc_loaded(ctx);
 }
 
 /* ---- lookups ---- */
@@ -377,6 +382,7 @@ struct list_filter {
 	const struct container_instance *ci;
 	const char *family;
 	const char *started_by;
+	const char *service;    /* the service's name: tasks of group service:<name> */
 	int launch_type;        /* -1: any */
 };
 
@@ -389,6 +395,8 @@ static bool matches(const struct task *t, const struct list_filter *f)
 	if (f->started_by && (!t->started_by || strcmp(t->started_by, f->started_by) != 0))
 		return false;
 	if (f->launch_type >= 0 && t->launch_type != f->launch_type)
+		return false;
+	if (f->service && (strncmp(t->group, "service:", 8) != 0 || strcmp(t->group + 8, f->service) != 0))
 		return false;
 	return true;
 }
@@ -405,8 +413,14 @@ static int list_filter_parse(struct api_ctx *ctx, struct cluster *c, const cJSON
 			return err_set(e, ERR_INVALID_PARAMETER, "The referenced container instance was not found.");
 		f->ci = inst;
 	}
-	if (api_str(in, "serviceName"))
-		return err_set(e, ERR_SERVICE_NOT_FOUND, "Service not found.");
+	const char *svc = api_str(in, "serviceName");
+	if (svc) {
+		char buf[512];
+		const struct service *s = model_svc_find(c, api_ref_name(svc, "service", buf, sizeof buf));
+		if (!s)
+			return err_set(e, ERR_SERVICE_NOT_FOUND, "Service not found.");
+		f->service = s->name;
+	}
 	f->family = api_str(in, "family");
 	f->started_by = api_str(in, "startedBy");
 	const char *lt = api_str(in, "launchType");

@@ -19,4 +19,44 @@ struct task *api_task_lookup(struct api_ctx *ctx, const struct cluster *c, const
 /* Try to place tasks waiting for capacity, where instances changed. */
 void api_place_waiting(struct api_ctx *ctx);
 
+/* RunTask's checks, shared with services (api_run.c). */
+bool api_td_supports(const struct task_def *td, enum launch_type lt);
+/* networkConfiguration against the definition's network mode; *subnet is
+ * the first subnet (awsvpc) or NULL. */
+int api_network_check(const struct task_def *td, const cJSON *network, const char **subnet, struct err *e);
+/* placementConstraints and placementStrategy (either may be NULL) with the
+ * definition's own constraints. */
+int api_placement_check(const struct task_def *td, const cJSON *constraints, const cJSON *strategies,
+			struct err *e);
+
+/* DAEMON: which of cis[0..n) pass the definition's and the service's
+ * memberOf constraints and the definition's required attributes. */
+void api_ci_eligible(const struct task_def *td, const cJSON *constraints, struct container_instance *const *cis,
+		     size_t n, bool *ok);
+
+/* Start count tasks of a service's deployment on one lane (a provider or
+ * a launch type), or on one instance (ci, DAEMON).  Tasks join the service
+ * and go into started[] (room for count); the first failure's reason and
+ * instance ARN (borrowed, valid until the model changes) say why the rest
+ * could not be placed. */
+struct svc_start {
+	struct service *svc;
+	const struct deployment *dep;
+	const char *cp;             /* provider, or NULL for the launch type lt */
+	enum launch_type lt;
+	struct container_instance *ci;
+	unsigned long count;
+	struct task **started;
+	size_t n_started;
+	size_t n_failed;
+	const char *fail_reason;
+	const char *fail_arn;
+	int fail_why;               /* enum sched_place_reason, or -1 (fail_reason says) */
+};
+int api_svc_start(struct api_ctx *ctx, struct svc_start *st);
+
+/* A service task changed (lastStatus, desiredStatus): its service gets a
+ * scheduler pass (api_service.c). */
+void api_svc_task_changed(struct api_ctx *ctx, struct task *t);
+
 #endif

@@ -82,6 +82,14 @@ cJSON *codec_task(const struct model *m, const struct task *t, unsigned include)
 int codec_task_load(struct model *m, const cJSON *j);
 char *codec_task_record_id(const struct task *t);
 
+/* Services (CODEC_TAGS: with tags).  Records are
+ * "<region>/<cluster>/<name>"; a record refers to its cluster and task
+ * definitions, so services load after them (and before tasks, which join
+ * them): codec_svc_load indexes the service, or returns -1. */
+cJSON *codec_svc(const struct model *m, const struct service *s, unsigned include);
+int codec_svc_load(struct model *m, const cJSON *j);
+char *codec_svc_record_id(const struct service *s);
+
 cJSON *codec_region(const struct region *r);
 void codec_region_apply(struct region *r, const cJSON *j);
 

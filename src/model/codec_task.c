@@ -322,6 +322,8 @@ static void w_record(struct jw *w, const struct task *t)
 	jw_kint(w, "memory", t->memory);
 	jw_kint(w, "seq", (long long)t->seq);
 	jw_kint(w, "due", (long long)t->due);
+	if (t->protect_until)
+		jw_kint(w, "protectUntil", (long long)t->protect_until);
 	const int64_t times[8] = {t->created_at, t->pull_started_at, t->pull_stopped_at, t->started_at,
 				  t->connectivity_at, t->stopping_at, t->execution_stopped_at, t->stopped_at};
 	jw_key(w, "times");
@@ -418,6 +420,7 @@ static int load_fields(struct model *m, struct task *t, const cJSON *j)
 	t->memory = codec_int_of(j, "memory", 0);
 	t->seq = (uint64_t)codec_long_of(j, "seq", 0);
 	t->due = codec_long_of(j, "due", 0);
+	t->protect_until = codec_long_of(j, "protectUntil", 0);
 	int64_t *times[8] = {&t->created_at, &t->pull_started_at, &t->pull_stopped_at, &t->started_at,
 			     &t->connectivity_at, &t->stopping_at, &t->execution_stopped_at, &t->stopped_at};
 	const cJSON *ta = cJSON_GetObjectItemCaseSensitive(j, "times");

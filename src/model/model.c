@@ -187,6 +187,9 @@ void cluster_free(struct cluster *c)
 	free(c->att);
 	free(c->att_status);
 	free(c->create_args);
+	for (size_t i = 0; i < c->services.n; i++)
+		svc_free(c->services.v[i].val);
+	sidx_release(&c->services);
 	/* Tasks first: they point at the instances. */
 	for (size_t i = 0; i < c->active.n; i++)
 		task_free(c->active.v[i]);
@@ -248,6 +251,7 @@ void model_release(struct model *m)
 		region_free(m->regions.v[i].val);
 	sidx_release(&m->regions);
 	free(m->due.v);
+	free(m->svc_queue);
 	for (size_t i = 0; i < m->interned.n; i++)
 		free(m->interned.v[i].val);
 	sidx_release(&m->interned);
@@ -331,6 +335,7 @@ struct model_change *model_take_dirty(struct model *m, size_t *n)
 		case MODEL_INSTANCE: ((struct container_instance *)c[i].obj)->dirty = false; break;
 		case MODEL_TASK: ((struct task *)c[i].obj)->dirty = false; break;
 		case MODEL_FAMILY: ((struct td_family *)c[i].obj)->dirty = false; break;
+		case MODEL_SERVICE: ((struct service *)c[i].obj)->dirty = false; break;
 		}
 	}
 	m->changes = NULL;
@@ -371,6 +376,8 @@ struct cluster *model_cluster_find(const struct region *r, const char *name)
 /* Remove a cluster's tasks and instances, recording their deletions. */
 static void purge_children(struct model *m, struct region *r, struct cluster *c)
 {
+	while (c->services.n)
+		model_svc_purge(m, c->services.v[c->services.n - 1].val);
 	while (c->active.live || c->stopped.live) {
 		struct task_list *l = c->active.live ? &c->active : &c->stopped;
 		size_t i = 0;
@@ -1081,6 +1088,7 @@ void model_task_purge(struct model *m, struct region *r, struct task *t)
 	if (hmap_get(&r->tasks, t->id) == t)
 		hmap_del(&r->tasks, t->id);
 	task_list_remove(t->desired == TS_STOPPED ? &t->cluster->stopped : &t->cluster->active, t);
+	model_svc_detach_task(t);
 	if (t->td)
 		t->td->tasks--;
 	if (t->ci) {
@@ -1119,4 +1127,217 @@ const char *task_container_arn(const struct model *m, const struct task *t, size
 		 m->partition, t->cluster->region, m->account, t->cluster->name, t->id, u[0], u[1], u[2],
 		 u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
 	return buf;
+}
+
+/* ---- services ---- */
+
+static const char *const svc_status_names[] = {"ACTIVE", "DRAINING", "INACTIVE"};
+
+const char *svc_status_name(int s)
+{
+	return s >= 0 && s <= SVC_INACTIVE ? svc_status_names[s] : "INACTIVE";
+}
+
+static const char *const rollout_names[] = {"IN_PROGRESS", "COMPLETED", "FAILED"};
+
+const char *dep_rollout_name(int s)
+{
+	return s >= 0 && s <= DEP_FAILED ? rollout_names[s] : "IN_PROGRESS";
+}
+
+int dep_rollout_parse(const char *s)
+{
+	return parse_name(rollout_names, 3, s);
+}
+
+void dep_release(struct deployment *d)
+{
+	if (d->td)
+		d->td->tasks--;
+	strategy_release(&d->strategy);
+	free(d->platform_version);
+	cJSON_Delete(d->network);
+	cJSON_Delete(d->sc);
+	free(d->rollout_reason);
+	memset(d, 0, sizeof *d);
+}
+
+void svc_free(struct service *s)
+{
+	if (!s)
+		return;
+	free(s->region);
+	free(s->name);
+	free(s->arn);
+	strategy_release(&s->strategy);
+	free(s->platform_version);
+	cJSON_Delete(s->deploy_config);
+	cJSON_Delete(s->constraints);
+	cJSON_Delete(s->strategies);
+	cJSON_Delete(s->network);
+	cJSON_Delete(s->extra);
+	free(s->sc_namespace);
+	free(s->propagate_tags);
+	free(s->client_token);
+	free(s->create_args);
+	kvlist_release(&s->tags);
+	/* The task definitions' counts matter only while the model lives:
+	 * model_svc_purge releases them; here they are just freed. */
+	for (size_t i = 0; i < s->n_deps; i++) {
+		s->deps[i].td = NULL;
+		dep_release(&s->deps[i]);
+	}
+	free(s->deps);
+	for (size_t i = 0; i < s->n_events; i++)
+		free(s->events[i].msg);
+	free(s->events);
+	for (size_t i = 0; i < s->n_tasks; i++)
+		s->tasks[i]->svc = NULL;
+	free(s->tasks);
+	free(s);
+}
+
+static char *svc_record_id(const struct service *s)
+{
+	return xasprintf("%s/%s/%s", s->region, s->cluster->name, s->name);
+}
+
+struct service *model_svc_find(const struct cluster *c, const char *name)
+{
+	return sidx_get(&c->services, name);
+}
+
+static void svc_unqueue(struct model *m, struct service *s)
+{
+	if (s->queued)
+		for (size_t i = 0; i < m->n_svc_queue; i++)
+			if (m->svc_queue[i] == s) {
+				m->svc_queue[i] = m->svc_queue[--m->n_svc_queue];
+				break;
+			}
+}
+
+static void svc_drop(struct model *m, struct service *s)
+{
+	svc_unqueue(m, s);
+	for (size_t i = 0; i < s->n_deps; i++)
+		if (s->deps[i].td) {
+			s->deps[i].td->tasks--;
+			s->deps[i].td = NULL;
+		}
+	if (s->dirty)
+		forget_change(m, s);
+	svc_free(s);
+}
+
+struct service *model_svc_new(struct model *m, struct cluster *c, const char *name, int64_t now)
+{
+	struct service *old = sidx_get(&c->services, name);
+	struct service *s = xcalloc(1, sizeof *s);
+	s->region = xstrdup(c->region);
+	s->cluster = c;
+	s->name = xstrdup(name);
+	char *res = xasprintf("service/%s/%s", c->name, name);
+	s->arn = model_arn(m, c->region, res);
+	free(res);
+	s->status = SVC_ACTIVE;
+	s->launch_type = -1;
+	s->created_at = now;
+	sidx_put(&c->services, s->name, s);
+	if (old)
+		svc_drop(m, old);
+	model_dirty_svc(m, s);
+	return s;
+}
+
+void model_svc_purge(struct model *m, struct service *s)
+{
+	sidx_del(&s->cluster->services, s->name);
+	push_change(m, MODEL_SERVICE, NULL, svc_record_id(s));
+	svc_drop(m, s);
+}
+
+void model_dirty_svc(struct model *m, struct service *s)
+{
+	if (!s->dirty) {
+		s->dirty = true;
+		push_change(m, MODEL_SERVICE, s, NULL);
+	}
+}
+
+void model_svc_attach_task(struct service *s, struct task *t)
+{
+	if (s->n_tasks == s->cap_tasks) {
+		s->cap_tasks = s->cap_tasks ? s->cap_tasks * 2 : 8;
+		s->tasks = xrealloc(s->tasks, s->cap_tasks * sizeof *s->tasks);
+	}
+	t->svc = s;
+	t->svc_pos = (uint32_t)s->n_tasks;
+	s->tasks[s->n_tasks++] = t;
+}
+
+void model_svc_detach_task(struct task *t)
+{
+	struct service *s = t->svc;
+	if (!s)
+		return;
+	struct task *last = s->tasks[--s->n_tasks];
+	s->tasks[t->svc_pos] = last;
+	last->svc_pos = t->svc_pos;
+	t->svc = NULL;
+}
+
+void model_svc_queue(struct model *m, struct service *s)
+{
+	if (s->queued)
+		return;
+	if (m->n_svc_queue == m->cap_svc_queue) {
+		m->cap_svc_queue = m->cap_svc_queue ? m->cap_svc_queue * 2 : 64;
+		m->svc_queue = xrealloc(m->svc_queue, m->cap_svc_queue * sizeof *m->svc_queue);
+	}
+	s->queued = true;
+	m->svc_queue[m->n_svc_queue++] = s;
+}
+
+struct service **model_svc_take_queue(struct model *m, size_t *n)
+{
+	struct service **q = m->svc_queue;
+	*n = m->n_svc_queue;
+	for (size_t i = 0; i < *n; i++)
+		q[i]->queued = false;
+	m->svc_queue = NULL;
+	m->n_svc_queue = m->cap_svc_queue = 0;
+	return q;
+}
+
+struct deployment *model_dep_add(struct model *m, struct service *s)
+{
+	(void)m;
+	s->deps = xrealloc(s->deps, (s->n_deps + 1) * sizeof *s->deps);
+	struct deployment *d = &s->deps[s->n_deps++];
+	memset(d, 0, sizeof *d);
+	d->launch_type = -1;
+	return d;
+}
+
+void model_dep_remove(struct service *s, size_t i)
+{
+	dep_release(&s->deps[i]);
+	memmove(s->deps + i, s->deps + i + 1, (s->n_deps - i - 1) * sizeof *s->deps);
+	s->n_deps--;
+	if (s->primary > i)
+		s->primary--;
+}
+
+void model_svc_event(struct service *s, const char *id, int64_t at, const char *msg)
+{
+	if (!s->events)
+		s->events = xcalloc(SVC_EVENTS_MAX, sizeof *s->events);
+	if (s->n_events == SVC_EVENTS_MAX)
+		free(s->events[--s->n_events].msg);
+	memmove(s->events + 1, s->events, s->n_events * sizeof *s->events);
+	snprintf(s->events[0].id, sizeof s->events[0].id, "%s", id);
+	s->events[0].at = at;
+	s->events[0].msg = xstrdup(msg);
+	s->n_events++;
 }

@@ -110,6 +110,7 @@ struct cluster {
 	long waiting_tasks;        /* PROVISIONING tasks waiting for capacity */
 	uint64_t placed_gen;       /* capacity_gen when waiting tasks last looked */
 	struct sidx instances;     /* container instances by id (all statuses) */
+	struct sidx services;      /* services by name (all statuses; a new one replaces an INACTIVE one) */
 	struct task_list active;   /* tasks with desiredStatus RUNNING, in creation order */
 	struct task_list stopped;  /* tasks with desiredStatus STOPPED, in creation order */
 	bool dirty;
@@ -286,6 +287,81 @@ struct container_instance {
 	bool dirty;
 };
 
+/* ---- services ---- */
+
+enum svc_status { SVC_ACTIVE, SVC_DRAINING, SVC_INACTIVE };
+const char *svc_status_name(int s);
+
+/* Deployment.rolloutState, the values of enum sched_service_rollout. */
+enum { DEP_IN_PROGRESS, DEP_COMPLETED, DEP_FAILED };
+const char *dep_rollout_name(int s);
+int dep_rollout_parse(const char *s);
+
+#define SVC_EVENTS_MAX 100
+
+struct svc_event {
+	char id[37];
+	int64_t at;
+	char *msg;
+};
+
+/* One deployment: what its tasks run (ECS-SEMANTICS §6.2). */
+struct deployment {
+	char id[28];                /* "ecs-svc/" and 19 digits */
+	const char *iid;            /* the same, interned: its tasks' startedBy */
+	struct task_def *td;        /* counted in td->tasks */
+	int launch_type;            /* enum launch_type, or -1 with a strategy */
+	struct strategy strategy;
+	char *platform_version;     /* or NULL */
+	cJSON *network;             /* networkConfiguration, or NULL */
+	cJSON *sc;                  /* serviceConnectConfiguration as used, or NULL */
+	int rollout;                /* DEP_* */
+	char *rollout_reason;
+	unsigned long failed_tasks;
+	int64_t created_at, updated_at;
+};
+
+struct service {
+	char *region;
+	struct cluster *cluster;    /* owner */
+	char *name;
+	char *arn;
+	int status;                 /* enum svc_status */
+	bool daemon;                /* schedulingStrategy DAEMON */
+	long desired;
+	int launch_type;            /* enum launch_type, or -1 with a strategy */
+	struct strategy strategy;
+	char *platform_version;
+	int max_percent, min_healthy;
+	bool cb_enable, cb_rollback;
+	cJSON *deploy_config;       /* deploymentConfiguration as answered (defaults filled) */
+	cJSON *constraints;         /* placementConstraints, [] when none */
+	cJSON *strategies;          /* placementStrategy, [] when none */
+	cJSON *network;             /* networkConfiguration, or NULL */
+	cJSON *extra;               /* members kept and echoed as given (loadBalancers, ...) */
+	char *sc_namespace;         /* Service Connect namespace in use, or NULL */
+	char *propagate_tags;       /* NONE | SERVICE | TASK_DEFINITION */
+	bool managed_tags, exec_command;
+	char *client_token;         /* CreateService clientToken, or NULL */
+	char *create_args;          /* canonical CreateService arguments, for idempotency */
+	struct kvlist tags;
+	struct deployment *deps;    /* oldest first */
+	size_t n_deps;
+	size_t primary;             /* index of the PRIMARY one */
+	struct svc_event *events;   /* newest first, at most SVC_EVENTS_MAX */
+	size_t n_events;
+	int64_t created_at, deleted_at;
+	bool was_steady;
+	/* Not stored: rebuilt on load. */
+	bool in_pass;               /* a scheduler pass is applying its actions */
+	struct task **tasks;        /* its tasks not yet STOPPED, any order */
+	size_t n_tasks, cap_tasks;
+	bool queued;                /* in the model's queue for a scheduler pass */
+	uint64_t placed_gen;        /* capacity_gen when a start could not be placed, 0 if none */
+	int64_t due;                /* a pass due then (a task turning healthy), 0 if none */
+	bool dirty;
+};
+
 /* ---- tasks ---- */
 
 enum task_status {
@@ -342,6 +418,10 @@ struct task {
 	size_t heap_pos;            /* position in the model's due heap, or SIZE_MAX */
 	size_t here_pos;            /* position in ci->here, or SIZE_MAX */
 	uint64_t seq;               /* order in its cluster list: creation, then the stop */
+	int64_t protect_until;      /* UpdateTaskProtection: protected until then (ms), 0 if not */
+	struct service *svc;        /* the service that started it, until it is STOPPED */
+	uint32_t svc_pos;           /* its place in svc->tasks */
+	bool healthy;               /* a service task that has counted as healthy */
 	bool dirty;
 };
 
@@ -374,7 +454,9 @@ struct region {
 	bool dirty;
 };
 
-enum model_kind { MODEL_REGION, MODEL_CLUSTER, MODEL_CP, MODEL_TASKDEF, MODEL_INSTANCE, MODEL_TASK, MODEL_FAMILY };
+enum model_kind {
+	MODEL_REGION, MODEL_CLUSTER, MODEL_CP, MODEL_TASKDEF, MODEL_INSTANCE, MODEL_TASK, MODEL_FAMILY, MODEL_SERVICE,
+};
 
 /* An entry of the dirty set: an object to write, or an id to delete. */
 struct model_change {
@@ -399,6 +481,10 @@ struct model {
 	uint64_t task_seq;
 	uint64_t capacity_gen;     /* bumps whenever an instance changes */
 	long waiting_tasks;        /* PROVISIONING tasks waiting for capacity, all clusters */
+	struct service **svc_queue;  /* services waiting for a scheduler pass */
+	size_t n_svc_queue, cap_svc_queue;
+	int64_t svc_next_due;      /* the soonest service deadline, 0 if none (may be early) */
+	uint64_t svc_gen;          /* capacity_gen when services last looked */
 	struct model_change *changes;
 	size_t n_changes, cap_changes;
 };
@@ -495,6 +581,27 @@ void model_task_desire_stop(struct model *m, struct task *t);
 void model_task_due(struct model *m, struct task *t, int64_t at);
 /* The task with the soonest step, or NULL. */
 struct task *model_task_next_due(const struct model *m);
+
+/* Services, indexed in their cluster by name.  model_svc_new replaces an
+ * INACTIVE service of the same name (its record is overwritten). */
+struct service *model_svc_new(struct model *m, struct cluster *c, const char *name, int64_t now);
+struct service *model_svc_find(const struct cluster *c, const char *name);
+void model_svc_purge(struct model *m, struct service *s);
+void model_dirty_svc(struct model *m, struct service *s);
+void svc_free(struct service *s);
+/* Link t to s (t->svc) / unlink it (at STOPPED, or when s goes). */
+void model_svc_attach_task(struct service *s, struct task *t);
+void model_svc_detach_task(struct task *t);
+/* Ask for a scheduler pass of s (once until it is taken). */
+void model_svc_queue(struct model *m, struct service *s);
+/* Take the queue: the caller owns the array (n entries, each queued flag cleared). */
+struct service **model_svc_take_queue(struct model *m, size_t *n);
+/* Deployments: add one (PRIMARY or not is the caller's), drop one. */
+struct deployment *model_dep_add(struct model *m, struct service *s);
+void model_dep_remove(struct service *s, size_t i);
+void dep_release(struct deployment *d);
+/* Add an event (newest first; the oldest beyond SVC_EVENTS_MAX goes). */
+void model_svc_event(struct service *s, const char *id, int64_t at, const char *msg);
 
 /* RunTask idempotency: the answer given to token, or NULL; remember one
  * (the oldest is forgotten past MODEL_RUN_TOKENS; not stored). */

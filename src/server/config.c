@@ -42,6 +42,8 @@ static const struct opt opts[] = {
 	{"capacity-wait-s", OPT_LONG, O(capacity_wait_s), "1200", 0, 86400, "how long a PROVISIONING task waits for capacity before it stops"},
 	{"fargate-capacity", OPT_LONG, O(fargate_capacity), "0", 0, 100000000, "sim driver: Fargate tasks that may run at once in a region (0: unlimited)"},
 	{"spot-warning-s", OPT_LONG, O(spot_warning_s), "120", 0, 3600, "a FARGATE_SPOT interruption's warning before the task stops"},
+	{"healthy-grace-ms", OPT_LONG, O(healthy_grace_ms), "40000", 0, 86400000, "a RUNNING service task without health checks counts as healthy after this (ECS: 40 s)"},
+	{"service-retention-s", OPT_LONG, O(service_retention_s), "3600", 0, 31536000, "how long deleted (INACTIVE) services stay describable"},
 	{"max-provisioning-tasks", OPT_LONG, O(max_provisioning_tasks), "500", 1, 1000000, "PROVISIONING tasks a cluster may hold"},
 	{"max-body-bytes", OPT_LONG, O(max_body_bytes), "1048576", 1024, 67108864, "largest request body accepted"},
 	{"http-threads", OPT_LONG, O(http_threads), "2", 1, 64, "HTTP I/O threads (they only move bytes)"},

@@ -35,6 +35,8 @@ struct config {
 	long fargate_capacity;
 	long max_provisioning_tasks;
 	long spot_warning_s;
+	long healthy_grace_ms;
+	long service_retention_s;
 	long max_body_bytes;
 	long http_threads;
 	long max_connections;

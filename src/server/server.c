@@ -27,6 +27,7 @@ static const char *kind_name(enum model_kind k)
 	case MODEL_INSTANCE: return "container_instance";
 	case MODEL_TASK: return "task";
 	case MODEL_FAMILY: return "task_family";
+	case MODEL_SERVICE: return "service";
 	}
 	return "?";
 }
@@ -41,6 +42,7 @@ static cJSON *record_of(const struct model *model, const struct model_change *c)
 	case MODEL_INSTANCE: return codec_ci(model, c->obj, CODEC_RECORD);
 	case MODEL_TASK: return codec_task(model, c->obj, CODEC_RECORD);
 	case MODEL_FAMILY: return codec_family(c->obj);
+	case MODEL_SERVICE: return codec_svc(model, c->obj, CODEC_RECORD);
 	}
 	return NULL;
 }
@@ -64,6 +66,7 @@ static char *id_of(const struct model_change *c)
 		const struct td_family *f = c->obj;
 		return model_record_id(f->region, f->name);
 	}
+	case MODEL_SERVICE: return codec_svc_record_id(c->obj);
 	}
 	return NULL;
 }
@@ -264,6 +267,8 @@ struct load_arg {
 	size_t clusters, cps, tds, cis, tasks;
 	cJSON **deferred;           /* task records: loaded after the rest */
 	size_t n_deferred, cap_deferred;
+	cJSON **svcs;               /* service records: after all but tasks */
+	size_t n_svcs, cap_svcs;
 };
 
 static int load_record(void *arg, const char *kind, const char *id, int64_t rev, const char *body, size_t len)
@@ -326,6 +331,13 @@ static int load_record(void *arg, const char *kind, const char *id, int64_t rev,
 		} else {
 			rc = -1;
 		}
+	} else if (strcmp(kind, "service") == 0) {
+		if (la->n_svcs == la->cap_svcs) {
+			la->cap_svcs = la->cap_svcs ? la->cap_svcs * 2 : 64;
+			la->svcs = xrealloc(la->svcs, la->cap_svcs * sizeof *la->svcs);
+		}
+		la->svcs[la->n_svcs++] = j;
+		return 0;
 	} else if (strcmp(kind, "task") == 0) {
 		if (la->n_deferred == la->cap_deferred) {
 			la->cap_deferred = la->cap_deferred ? la->cap_deferred * 2 : 256;
@@ -394,6 +406,8 @@ int server_init(struct server *srv)
 		.fargate_capacity = srv->cfg.fargate_capacity,
 		.max_provisioning_tasks = srv->cfg.max_provisioning_tasks,
 		.spot_warning_ms = srv->cfg.spot_warning_s * 1000,
+		.healthy_grace_ms = srv->cfg.healthy_grace_ms,
+		.service_retention_ms = srv->cfg.service_retention_s * 1000,
 	};
 	if (strcmp(srv->cfg.driver, "sim") != 0) {
 		log_error("--driver %s: unknown driver (available: sim)", srv->cfg.driver);
@@ -420,6 +434,15 @@ int server_init(struct server *srv)
 	}
 	struct load_arg la = {.srv = srv};
 	int lrc = srv->sops->load(srv->store, load_record, &la, &e);
+	for (size_t i = 0; i < la.n_svcs; i++) {
+		if (!lrc && codec_svc_load(&srv->model, la.svcs[i])) {
+			log_error("store service record %zu is malformed or refers to a missing resource", i);
+			lrc = -1;
+			err_set(&e, 0, "malformed service record");
+		}
+		cJSON_Delete(la.svcs[i]);
+	}
+	free(la.svcs);
 	/* Tasks join their cluster's lists in seq order. */
 	if (la.n_deferred)
 		qsort(la.deferred, la.n_deferred, sizeof *la.deferred, by_seq);

@@ -285,7 +285,7 @@ def test_other_region_or_account(b):
     assert listed(b, arn) == {"home": "us"}
 
 
-def test_kinds_not_stored_yet(b):
+def test_unknown_resources(b):
     cl = uniq("cl")
     b.ecs.create_cluster(clusterName=cl)
     for res in ("service/%s/web" % cl, "task/%s/0123456789abcdef0123456789abcdef" % cl,
@@ -296,6 +296,30 @@ def test_kinds_not_stored_yet(b):
     # [M:TagResourceRequest.resourceArn], [gh:turbot/steampipe-plugin-aws#1247]
     every_op_fails(b, ARN + "service/web", "InvalidParameterException",
                    "Long arn format must be used for tagging operations")
+
+
+@fresh
+def test_service_tags_through_the_cli_and_a_restart(b):
+    cl = uniq("cl")
+    b.ecs.create_cluster(clusterName=cl)
+    b.ecs.register_task_definition(family="tagfam", containerDefinitions=[{"name": "a", "image": "x", "memory": 64}])
+    svc = b.ecs.create_service(cluster=cl, serviceName="web", taskDefinition="tagfam", desiredCount=0,
+                               tags=[{"key": "team", "value": "blue"}])["service"]
+    arn = svc["serviceArn"]
+    assert arn == ARN + "service/%s/web" % cl
+    assert "tags" not in svc or as_dict(svc["tags"]) == {"team": "blue"}
+    b.cli("ecs", "tag-resource", "--resource-arn", arn, "--tags", "key=env,value=prod")
+    b.ecs.untag_resource(resourceArn=arn, tagKeys=["team"])
+    assert listed(b, arn) == {"env": "prod"}
+    b.restart()
+    assert listed(b, arn) == {"env": "prod"}
+    d = b.ecs.describe_services(cluster=cl, services=["web"], include=["TAGS"])["services"][0]
+    assert as_dict(d["tags"]) == {"env": "prod"}
+    # a deleted service has no tags to change
+    b.ecs.delete_service(cluster=cl, service="web")
+    wait_until(lambda: b.ecs.describe_services(cluster=cl, services=["web"])["services"][0]["status"] == "INACTIVE",
+               what="service INACTIVE")
+    every_op_fails(b, arn, "ResourceNotFoundException")
 
 
 @fresh

@@ -83,9 +83,9 @@ static const char *const actions[] = {
 	"TagResource",                     /* L */
 	"UntagResource",                   /* M */
 	"ListTagsForResource",             /* N */
-	"CreateService",                   /* O: in the model, not implemented */
-	"RunTask",                         /* P: likewise */
-	"DescribeTaskDefinition",          /* Q: likewise */
+	"CreateService",                   /* O */
+	"RunTask",                         /* P */
+	"DescribeTaskDefinition",          /* Q */
 	"",                                /* R: the prefix alone */
 	"NoSuchAction",                    /* S: unknown */
 	"createcluster",                   /* T: case matters */
@@ -111,6 +111,13 @@ static const char *const actions[] = {
 	"DeleteTaskDefinitions",           /* d */
 	"ListTaskDefinitions",             /* e */
 	"!BerthExtensions_v1.InterruptSpotTasks", /* f */
+	"UpdateService",                   /* g */
+	"DeleteService",                   /* h */
+	"DescribeServices",                /* i */
+	"ListServices",                    /* j */
+	"ListServicesByNamespace",         /* k */
+	"UpdateTaskProtection",            /* l */
+	"GetTaskProtection",               /* m */
 };
 #define N_ACTIONS (sizeof actions / sizeof actions[0])
 
@@ -166,6 +173,8 @@ static void fuzz_reset(void)
 		.capacity_wait_ms = 1200 * 1000,
 		.max_provisioning_tasks = 500,
 		.spot_warning_ms = 120 * 1000,
+		.healthy_grace_ms = 40 * 1000,
+		.service_retention_ms = 3600 * 1000,
 	};
 	rng_seed(&fz.rng, FUZZ_SEED);
 	fz.now = FUZZ_START_MS;
@@ -370,6 +379,12 @@ static bool live(enum model_kind kind, const void *obj)
 		r = model_region_find(&fz.m, f->region);
 		return r && model_family_find(r, f->name) == f;
 	}
+	case MODEL_SERVICE: {
+		const struct service *s = obj;
+		r = model_region_find(&fz.m, s->region);
+		const struct cluster *c = r ? model_cluster_find(r, s->cluster->name) : NULL;
+		return c && c == s->cluster && model_svc_find(c, s->name) == s;
+	}
 	}
 	return false;
 }
@@ -418,6 +433,13 @@ static size_t check_dirty(void)
 			FUZZ_CHECK(cp != NULL, "capacity provider record does not load");
 			check_round_trip(rec, NULL, cp);
 			cp_free(cp);
+			cJSON_Delete(rec);
+		} else if (ch[i].kind == MODEL_SERVICE) {
+			const struct service *s = ch[i].obj;
+			FUZZ_CHECK(s->n_deps && s->primary < s->n_deps, "service %s without its PRIMARY", s->name);
+			FUZZ_CHECK(s->n_events <= SVC_EVENTS_MAX, "service %s has %zu events", s->name, s->n_events);
+			cJSON *rec = codec_svc(&fz.m, s, CODEC_RECORD);
+			FUZZ_CHECK(rec != NULL, "service record");
 			cJSON_Delete(rec);
 		}
 	}

@@ -270,6 +270,7 @@ def every_action(b, called):
     expect_error("ClientException", ecs.delete_capacity_provider, capacityProvider="FARGATE")
     expect_error("ClientException", ecs.delete_capacity_provider, capacityProvider="nope")
     task_actions(ecs)
+    service_actions(ecs)
     # DeleteCluster
     ecs.delete_cluster(cluster="vg-list-4")
     ecs.delete_cluster(cluster="vg-list-4")  # INACTIVE: answered again
@@ -364,9 +365,56 @@ def task_actions(ecs):
     ecs.delete_task_definitions(taskDefinitions=["vg-gone:1", "vg-web:1"])
 
 
+def service_actions(ecs):
+    """Services: every action, a deployment, a rollback-enabled circuit
+    breaker, DAEMON, deletion and task protection; services are left
+    ACTIVE, DRAINING and INACTIVE for the restart."""
+    ecs.create_cluster(clusterName="vg-svc", serviceConnectDefaults={"namespace": "vg-ns"})
+    doc = json.dumps({"instanceId": "i-0123456789abcdef9", "instanceType": "m5.large",
+                      "availabilityZone": "us-east-1c", "region": REGION})
+    res = [{"name": "CPU", "type": "INTEGER", "integerValue": 4096},
+           {"name": "MEMORY", "type": "INTEGER", "integerValue": 8192}]
+    ecs.register_container_instance(cluster="vg-svc", instanceIdentityDocument=doc, totalResources=res)
+    c = {"name": "app", "image": "busybox", "cpu": 64, "memory": 64, "essential": True}
+    ecs.register_task_definition(family="vg-svc", containerDefinitions=[c])
+    ecs.register_task_definition(family="vg-svc", containerDefinitions=[dict(c, cpu=32)])
+    cb = {"deploymentCircuitBreaker": {"enable": True, "rollback": True}, "maximumPercent": 150,
+          "minimumHealthyPercent": 50}
+    svc = ecs.create_service(cluster="vg-svc", serviceName="web", taskDefinition="vg-svc:1", desiredCount=3,
+                             deploymentConfiguration=cb, clientToken="vg-svc-1", tags=[{"key": "s", "value": "1"}],
+                             propagateTags="SERVICE", serviceConnectConfiguration={"enabled": True},
+                             placementStrategy=[{"type": "spread", "field": "instanceId"}])["service"]
+    ecs.create_service(cluster="vg-svc", serviceName="web", taskDefinition="vg-svc:1", desiredCount=3,
+                       deploymentConfiguration=cb, clientToken="vg-svc-1")
+    expect_error("InvalidParameterException", ecs.create_service, cluster="vg-svc", serviceName="web",
+                 taskDefinition="vg-svc:1", desiredCount=1)
+    expect_error("InvalidParameterException", ecs.create_service, cluster="vg-svc", serviceName="bad",
+                 taskDefinition="vg-svc:1", desiredCount=1, launchType="EC2",
+                 capacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1}])
+    ecs.create_service(cluster="vg-svc", serviceName="daemon", taskDefinition="vg-svc:2",
+                       schedulingStrategy="DAEMON")
+    ecs.create_service(cluster="vg-svc", serviceName="idle", taskDefinition="vg-svc:2", desiredCount=0)
+    wait_until(lambda: ecs.describe_services(cluster="vg-svc", services=["web"])["services"][0]["runningCount"] == 3,
+               timeout=60, what="web running")
+    ecs.update_service(cluster="vg-svc", service="web", taskDefinition="vg-svc:2", desiredCount=2)
+    expect_error("InvalidParameterException", ecs.update_service, cluster="vg-svc", service="web",
+                 capacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1}])
+    expect_error("ServiceNotFoundException", ecs.update_service, cluster="vg-svc", service="nope")
+    ecs.describe_services(cluster="vg-svc", services=[svc["serviceArn"], "nope"], include=["TAGS"])
+    ecs.list_services(cluster="vg-svc", maxResults=1, schedulingStrategy="REPLICA")
+    ecs.list_services_by_namespace(namespace="vg-ns")
+    arns = ecs.list_tasks(cluster="vg-svc", serviceName="web")["taskArns"]
+    ecs.update_task_protection(cluster="vg-svc", tasks=arns[:1] + ["0" * 32], protectionEnabled=True,
+                               expiresInMinutes=5)
+    ecs.get_task_protection(cluster="vg-svc", tasks=arns[:1])
+    expect_error("InvalidParameterException", ecs.delete_service, cluster="vg-svc", service="web")
+    ecs.delete_service(cluster="vg-svc", service="idle")
+    ecs.list_tags_for_resource(resourceArn=svc["serviceArn"])
+
+
 def protocol_corners(b):
     """The protocol layer's error paths, through raw HTTP."""
-    assert raw(b, "CreateService", "{}")[0] == 400                 # in the model, not implemented
+    assert raw(b, "CreateTaskSet", "{}")[0] == 400                 # in the model, not implemented
     st, _, _ = b.raw(None, '{"cluster": "vg-tasks", "count": 1}',
                      headers={"X-Amz-Target": "BerthExtensions_v1.InterruptSpotTasks"})
     assert st == 200
@@ -444,9 +492,13 @@ def test_valgrind_every_action_clean(_shared):
         # Restart on the same store (the load path), with retention 0 so the
         # INACTIVE resources are purged (the store's delete path).
         os.remove(b.log_path)  # the new Berth must not read the old start line
-        b2 = Berth("--cluster-retention-s", "0", "--cp-retention-s", "0", "--transition-ms", "10", data_dir=data)
+        b2 = Berth("--cluster-retention-s", "0", "--cp-retention-s", "0", "--service-retention-s", "0",
+                   "--transition-ms", "10", data_dir=data)
         vg.start(b2)
         ecs = b2.ecs
+        kept = ecs.describe_services(cluster="vg-svc", services=["web", "daemon", "idle"])
+        assert [s["serviceName"] for s in kept["services"]] == ["web", "daemon"], kept
+        ecs.delete_service(cluster="vg-svc", service="daemon")
         wait_until(lambda: ecs.describe_clusters(clusters=["vg-list-4"])["failures"], timeout=30,
                    what="the INACTIVE cluster to be purged")
         ecs.delete_capacity_provider(capacityProvider="vg-ms")  # in use: DELETE_FAILED again

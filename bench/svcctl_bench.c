@@ -6,6 +6,7 @@
  *      50,000 tasks are all RUNNING and healthy on 500 instances — the
  *      snapshot of the service, the pure core and applying its (empty)
  *      answer.  Aim <= 5 ms.  The best and the median of REPEAT passes.
+ *      Then a scale-in to 10,000: the pass that picks and stops 40,000.
  *   2. 5,000 services of 10 tasks each (on 500 instances) from
  *      CreateService to every service steady: the CPU time of the
  *      controller, placement and sim lifecycle together (api_advance on
@@ -165,6 +166,20 @@ int main(void)
 	qsort(pass, REPEAT, sizeof pass[0], by_double);
 	printf("svcctl: one pass, nothing to do, %d tasks: best %.3f ms, median %.3f ms (aim <= 5 ms)\n", BIG,
 	       pass[0] * 1e3, pass[REPEAT / 2] * 1e3);
+
+	/* scale-in 50,000 -> 10,000: stops chosen to keep zones and
+	 * instances balanced (the engine's order) */
+	call("UpdateService", "{\"cluster\":\"big\",\"service\":\"s\",\"desiredCount\":10000}");
+	{
+		struct api_ctx ctx = ctx_now();
+		double a = cpu_s();
+		api_svc_advance(&ctx);
+		double b = cpu_s();
+		drop_dirty();
+		printf("svcctl: scale-in %d -> 10000, the pass that stops %d tasks: %.1f ms\n", BIG, BIG - 10000,
+		       (b - a) * 1e3);
+	}
+	run_until(now_ms + 60000);
 
 	/* 2. 5,000 services of 10 tasks to steady state */
 	cluster_with_instances("many", INSTANCES);

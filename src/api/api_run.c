@@ -35,6 +35,7 @@ struct pspec {
 	bool distinct;
 	struct sched_place_strategy strat[SCHED_PLACE_STRATEGIES_MAX];
 	size_t n_strat;
+	bool service;               /* a service's tasks: its default chain spreads over instances */
 };
 
 static void pspec_free(struct pspec *p)
@@ -237,7 +238,7 @@ static int attributes_ok(const cJSON *required, const struct container_instance 
 /* Whether the task group's counts matter: distinctInstance and spread do. */
 static bool needs_groups(const struct pspec *p)
 {
-	if (p->distinct)
+	if (p->distinct || (p->service && !p->n_strat))
 		return true;
 	for (size_t i = 0; i < p->n_strat; i++)
 		if (p->strat[i].kind == SCHED_PLACE_SPREAD_INSTANCE || p->strat[i].kind == SCHED_PLACE_SPREAD_ATTRIBUTE)
@@ -639,6 +640,8 @@ static void place_lane(struct run *rn, const struct lane *ln)
 	struct sched_place_task task;
 	struct sched_place_request req;
 	request_init(&req, &task, &rn->shape, rn->group, &cs, &rn->ps);
+	if (rn->ps.service)
+		req.caller = SCHED_PLACE_FOR_SERVICE;
 	struct sched_place_result *res = xcalloc(ln->n, sizeof *res);
 	sched_place_run(&req, rn->ctx->rng, ln->n, res);
 	for (unsigned long i = 0; i < ln->n; i++) {
@@ -1098,6 +1101,7 @@ int api_svc_start(struct api_ctx *ctx, struct svc_start *st)
 		st->n_failed = st->count;
 		return -1;
 	}
+	rn.ps.service = true;
 	if (s->propagate_tags && strcmp(s->propagate_tags, "SERVICE") == 0)
 		kvlist_copy(&rn.tags, &s->tags);
 	else if (s->propagate_tags && strcmp(s->propagate_tags, "TASK_DEFINITION") == 0)
@@ -1145,4 +1149,63 @@ void api_ci_eligible(const struct task_def *td, const cJSON *constraints, struct
 	for (size_t i = 0; i < n; i++)
 		ok[i] = members_ok(&ps, cis[i]) && (!attrs || attributes_ok(required, cis[i]));
 	pspec_free(&ps);
+}
+
+void api_svc_stop_order(struct api_ctx *ctx, const struct service *s, struct task *const *tasks, size_t n,
+			size_t *order)
+{
+	/* The tasks on instances, and their instances, as the engine sees them. */
+	struct sched_place_instance *in = xcalloc(n + 1, sizeof *in);
+	struct container_instance **cis = xcalloc(n + 1, sizeof *cis);
+	size_t *where = xcalloc(n + 1, sizeof *where), *idx = xcalloc(n + 1, sizeof *idx);
+	size_t ni = 0, nt = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct container_instance *ci = tasks[i]->ci;
+		if (!ci || tasks[i]->desired == TS_STOPPED)
+			continue;
+		size_t k = 0;
+		while (k < ni && cis[k] != ci)
+			k++;
+		if (k == ni) {
+			cis[ni] = ci;
+			in[ni] = (struct sched_place_instance){.id = ci->id, .cpu = ci->reg_cpu - ci->used_cpu,
+							      .memory = ci->reg_mem - ci->used_mem, .zone = ci->zone,
+							      .active = ci->status == CI_ACTIVE,
+							      .agent_connected = ci->agent_connected};
+			ni++;
+		}
+		where[nt] = k;
+		idx[nt++] = i;
+	}
+	struct pspec ps;
+	struct err e;
+	err_clear(&e);
+	bool parsed = pspec_parse(&ps, tasks[0]->td, NULL, s->strategies, &e) == 0;
+	struct cands cs = {.ci = cis, .in = in, .n = ni};
+	struct sched_place_task task = {.cpu = tasks[0]->cpu, .memory = tasks[0]->memory};
+	struct sched_place_request req = {
+		.instances = in, .n_instances = ni, .task = &task,
+		.strategies = parsed ? ps.strat : NULL, .n_strategies = parsed ? ps.n_strat : 0,
+		.caller = SCHED_PLACE_FOR_SERVICE, .attr = attr_of, .attr_arg = &cs,
+	};
+	size_t *picked = xcalloc(nt + 1, sizeof *picked);
+	size_t k = nt ? sched_place_pick_stops(&req, where, nt, nt, ctx->rng, picked) : 0;
+	/* The engine's order first, then every other task in index order. */
+	bool *used = xcalloc(n + 1, sizeof *used);
+	size_t o = 0;
+	for (size_t i = 0; i < k; i++) {
+		order[o++] = idx[picked[i]];
+		used[idx[picked[i]]] = true;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!used[i])
+			order[o++] = i;
+	if (parsed)
+		pspec_free(&ps);
+	free(used);
+	free(picked);
+	free(in);
+	free(cis);
+	free(where);
+	free(idx);
 }

@@ -433,6 +433,15 @@ static void pass(struct api_ctx *ctx, struct service *s)
 	struct sched_service_result res;
 	sched_service_result_init(&res);
 	sched_service_reconcile(&in, &res);
+	size_t *order = NULL;
+	if (res.ties && !s->daemon && s->n_tasks) {
+		/* Equal candidates: stop those that keep zones and instances
+		 * balanced, and decide again with that order. */
+		order = xcalloc(s->n_tasks, sizeof *order);
+		api_svc_stop_order(ctx, s, sn.tp, s->n_tasks, order);
+		in.order = order;
+		sched_service_reconcile(&in, &res);
+	}
 	s->in_pass = true;
 	apply(ctx, s, &sn, &res);
 	s->in_pass = false;
@@ -444,6 +453,7 @@ static void pass(struct api_ctx *ctx, struct service *s)
 	if (s->due)
 		sooner(&ctx->m->svc_next_due, s->due);
 	sched_service_result_free(&res);
+	free(order);
 	snap_free(&sn);
 	/* A deleted service is INACTIVE once no task of it is left running. */
 	if (s->status == SVC_DRAINING && !has_live_task(s)) {

@@ -34,6 +34,13 @@ int api_placement_check(const struct task_def *td, const cJSON *constraints, con
 void api_ci_eligible(const struct task_def *td, const cJSON *constraints, struct container_instance *const *cis,
 		     size_t n, bool *ok);
 
+/* The order in which a service's tasks[0..n) should go on scale-in, as a
+ * permutation into order[0..n): the service's placement strategies (or
+ * its default, zones then instances) applied in reverse, so that what
+ * stays is balanced; tasks without an instance come last. */
+void api_svc_stop_order(struct api_ctx *ctx, const struct service *s, struct task *const *tasks, size_t n,
+			size_t *order);
+
 /* Start count tasks of a service's deployment on one lane (a provider or
  * a launch type), or on one instance (ci, DAEMON).  Tasks join the service
  * and go into started[] (room for count); the first failure's reason and

@@ -876,25 +876,34 @@ size_t sched_place_pick_stops(const struct sched_place_request *req, const size_
 		for (size_t j = 0; j < n_tasks; j++)
 			bcnt[s][bucket[s][task_instance[j]]]++;
 	}
-	unsigned char *gone = xcalloc(n_tasks, 1);
-	size_t *cand = xmalloc(n_tasks * sizeof *cand);
+	/* Every criterion is a value of the task's instance, so each round
+	 * filters instances (O(instances), not O(tasks)): the tasks of an
+	 * instance sit in one segment of `slot`, its first cnt[i] entries the
+	 * ones still there. */
+	size_t *start = xcalloc(nn + 1, sizeof *start);
+	for (size_t i = 0; i < n; i++)
+		start[i + 1] = start[i] + cnt[i];
+	size_t *fill = xcalloc(nn, sizeof *fill);
+	size_t *slot = xmalloc((n_tasks ? n_tasks : 1) * sizeof *slot);
+	for (size_t j = 0; j < n_tasks; j++) {
+		size_t i = task_instance[j];
+		slot[start[i] + fill[i]++] = j;
+	}
+	size_t *cand = xmalloc(nn * sizeof *cand);
 
 	for (size_t r = 0; r < k; r++) {
 		size_t m = 0;
-		for (size_t j = 0; j < n_tasks; j++)
-			if (!gone[j])
-				cand[m++] = j;
+		for (size_t i = 0; i < n; i++)
+			if (cnt[i])
+				cand[m++] = i;
 		for (size_t s = 0; s < n_chain && m > 1; s++) {
-			if (chain[s].kind == SCHED_PLACE_RANDOM) {
-				cand[0] = cand[rng_below(rng, m)];
-				m = 1;
-				break;
-			}
+			if (chain[s].kind == SCHED_PLACE_RANDOM)
+				break;  /* one task uniformly: the draw below */
 			int64_t best = INT64_MIN;
 			for (int pass = 0; pass < 2; pass++) {
 				size_t kept = 0;
 				for (size_t c = 0; c < m; c++) {
-					size_t i = task_instance[cand[c]];
+					size_t i = cand[c];
 					int64_t v = 0;
 					switch (chain[s].kind) {
 					case SCHED_PLACE_BINPACK_CPU:
@@ -921,10 +930,20 @@ size_t sched_place_pick_stops(const struct sched_place_request *req, const size_
 					m = kept;
 			}
 		}
-		size_t j = cand[m > 1 ? rng_below(rng, m) : 0];
-		size_t i = task_instance[j];
+		/* One of the tasks left on the kept instances, uniformly. */
+		uint64_t total = 0;
+		for (size_t c = 0; c < m; c++)
+			total += cnt[cand[c]];
+		uint64_t pick = total > 1 ? rng_below(rng, total) : 0;
+		size_t c = 0;
+		while (pick >= cnt[cand[c]])
+			pick -= cnt[cand[c++]];
+		size_t i = cand[c];
+		size_t at = start[i] + (size_t)pick, last = start[i] + cnt[i] - 1;
+		size_t j = slot[at];
+		slot[at] = slot[last];
+		slot[last] = j;
 		out[r] = j;
-		gone[j] = 1;
 		cnt[i]--;
 		cpu[i] += tcpu;
 		mem[i] += tmem;
@@ -934,7 +953,9 @@ size_t sched_place_pick_stops(const struct sched_place_request *req, const size_
 	}
 
 	free(cand);
-	free(gone);
+	free(slot);
+	free(fill);
+	free(start);
 	for (size_t s = 0; s < SCHED_PLACE_STRATEGIES_MAX; s++) {
 		free(bucket[s]);
 		free(bcnt[s]);

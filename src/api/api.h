@@ -212,6 +212,8 @@ void api_task_due(struct api_ctx *ctx, struct task *t, int64_t at);
 /* Move lastStatus forward to s, with its timestamps and counters; at
  * STOPPED the task's resources are released. */
 void api_task_progress(struct api_ctx *ctx, struct task *t, int s);
+/* Container i's health checks report health (TASK_HEALTHY, TASK_UNHEALTHY). */
+void api_task_container_health(struct api_ctx *ctx, struct task *t, size_t i, int health);
 /* Container i exited; an essential one stops the task. */
 void api_task_container_exited(struct api_ctx *ctx, struct task *t, size_t i, int code,
 			       const char *reason);

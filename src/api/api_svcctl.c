@@ -236,7 +236,22 @@ static void snapshot(struct api_ctx *ctx, struct service *s, struct snap *sn)
 		x->deployment = (uint32_t)d;
 		x->provider = (int16_t)provider_of(&s->deps[d], t);
 		x->state = SCHED_SERVICE_PENDING;
-		if (t->last == TS_RUNNING) {
+		if (t->last == TS_RUNNING && task_has_health_check(t)) {
+			/* Health checks decide, not the grace period. */
+			int h = task_health(t);
+			if (h == TASK_UNHEALTHY) {
+				x->state = SCHED_SERVICE_UNHEALTHY;
+			} else if (h == TASK_HEALTHY) {
+				if (!t->healthy) {
+					t->healthy = true;
+					if (s->deps[d].failed_tasks) {
+						s->deps[d].failed_tasks = 0;
+						model_dirty_svc(ctx->m, s);
+					}
+				}
+				x->state = SCHED_SERVICE_HEALTHY;
+			}
+		} else if (t->last == TS_RUNNING) {
 			if (!t->healthy && now >= t->started_at + grace) {
 				t->healthy = true;
 				/* A task counts: the deployment's failures start over. */
@@ -359,8 +374,13 @@ static void apply(struct api_ctx *ctx, struct service *s, const struct snap *sn,
 			break;
 		case SCHED_SERVICE_ACT_STOP: {
 			struct task *t = sn->tp[a->task];
-			if (a->reason == SCHED_SERVICE_STOP_UNHEALTHY)
+			if (a->reason == SCHED_SERVICE_STOP_UNHEALTHY) {
 				event(ctx, s, "(service %s) (task %s) failed container health checks.", s->name, t->id);
+				/* A task that failed its checks counts for the circuit breaker. */
+				size_t d = dep_of(s, t);
+				if (d != SCHED_SERVICE_NONE && !t->healthy)
+					s->deps[d].failed_tasks++;
+			}
 			sched_service_stopped_reason(a->reason, s->deps[s->primary].id, reason, sizeof reason);
 			idlist_add(&stopped, t->id);
 			api_task_stop(ctx, t, STOP_SERVICE_SCHEDULER_INITIATED, reason);

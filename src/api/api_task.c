@@ -191,6 +191,17 @@ void api_task_stop(struct api_ctx *ctx, struct task *t, int code, const char *re
 	ctx->driver->stop(ctx, t);
 }
 
+void api_task_container_health(struct api_ctx *ctx, struct task *t, size_t i, int health)
+{
+	struct task_container *tc = &t->containers[i];
+	if (tc->health == health || tc->status == TS_STOPPED)
+		return;
+	tc->health = (uint8_t)health;
+	model_dirty_task(ctx->m, t);
+	if (t->svc)
+		api_svc_task_changed(ctx, t);
+}
+
 void api_task_container_exited(struct api_ctx *ctx, struct task *t, size_t i, int code,
 			       const char *reason)
 {

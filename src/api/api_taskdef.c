@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/api.h"
 #include "api/validate.h"
@@ -504,6 +505,11 @@ static int check_exit_codes(const struct reg *g, struct err *e)
 			return err_set(e, ERR_CLIENT,
 				       "Invalid dockerLabels 'berth.sim.exit-code' value '%s' for container '%s': an exit code 0-255 is expected.",
 				       v, api_str(c, "name"));
+		const char *h = api_str(api_get(c, "dockerLabels"), "berth.sim.health");
+		if (h && strcasecmp(h, "HEALTHY") != 0 && strcasecmp(h, "UNHEALTHY") != 0)
+			return err_set(e, ERR_CLIENT,
+				       "Invalid dockerLabels 'berth.sim.health' value '%s' for container '%s': HEALTHY or UNHEALTHY is expected.",
+				       h, api_str(c, "name"));
 	}
 	return 0;
 }

@@ -106,7 +106,7 @@ static void w_container(struct jw *w, const struct model *m, const struct task *
 		jw_end_obj(w);
 	}
 	jw_end_arr(w);
-	jw_kstr(w, "healthStatus", "UNKNOWN");
+	jw_kstr(w, "healthStatus", task_health_name(dc->health_check ? tc->health : TASK_HEALTH_UNKNOWN));
 	snprintf(buf, sizeof buf, "%d", dc->cpu);
 	jw_kstr(w, "cpu", buf);
 	if (dc->memory) {
@@ -227,7 +227,7 @@ static void w_api(struct jw *w, const struct model *m, const struct task *t, uns
 	jw_bool(w, false);
 	w_opt_time(w, "executionStoppedAt", t->execution_stopped_at);
 	jw_kstr(w, "group", t->group);
-	jw_kstr(w, "healthStatus", "UNKNOWN");
+	jw_kstr(w, "healthStatus", task_health_name(task_health(t)));
 	jw_kstr(w, "lastStatus", task_status_name(t->last));
 	jw_kstr(w, "launchType", launch_type_name(t->launch_type));
 	snprintf(buf, sizeof buf, "%d", t->memory);
@@ -273,6 +273,8 @@ static void w_record_container(struct jw *w, const struct task *t, size_t i)
 	const struct task_container *tc = &t->containers[i];
 	jw_obj(w);
 	jw_kint(w, "s", tc->status);
+	if (tc->health)
+		jw_kint(w, "h", tc->health);
 	if (tc->exit_code != TASK_NO_EXIT)
 		jw_kint(w, "x", tc->exit_code);
 	char u[33];
@@ -375,6 +377,7 @@ static int load_containers(struct task *t, const cJSON *cs)
 	{
 		struct task_container *tc = &t->containers[i];
 		tc->status = (uint8_t)codec_int_of(c, "s", TS_PENDING);
+		tc->health = (uint8_t)codec_int_of(c, "h", TASK_HEALTH_UNKNOWN);
 		tc->exit_code = cJSON_GetObjectItemCaseSensitive(c, "x") ? codec_int_of(c, "x", 0) : TASK_NO_EXIT;
 		const char *u = codec_str_of(c, "u");
 		for (int k = 0; u && strlen(u) == 32 && k < 16; k++)

@@ -13,12 +13,16 @@
  *                        "1h" or a bare number of seconds ("30", "0.5");
  *                        absent: until stopped (-1).  An unreadable value
  *                        also gives -1 (RegisterTaskDefinition refuses it).
- *   berth.sim.exit-code  the exit code it then reports (default 0). */
+ *   berth.sim.exit-code  the exit code it then reports (default 0).
+ *   berth.sim.health     with a healthCheck: HEALTHY (default) or UNHEALTHY, the
+ *                        result its checks report one lifecycle step (plus the
+ *                        check's startPeriod) after the task is RUNNING. */
 #include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/xalloc.h"
 #include "model/codec.h"
@@ -195,6 +199,11 @@ static void container_of(struct td_container *tc, const cJSON *c)
 	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(c, "dockerLabels");
 	tc->sim_runtime_ms = sim_runtime(codec_str_of(labels, "berth.sim.runtime"));
 	tc->sim_exit_code = sim_exit_code(codec_str_of(labels, "berth.sim.exit-code"));
+	const cJSON *hc = cJSON_GetObjectItemCaseSensitive(c, "healthCheck");
+	tc->health_check = hc != NULL && !cJSON_IsNull(hc);
+	tc->health_after_ms = (int64_t)codec_int_of(hc, "startPeriod", 0) * 1000;
+	const char *sh = codec_str_of(labels, "berth.sim.health");
+	tc->sim_health = sh && strcasecmp(sh, "UNHEALTHY") == 0 ? TASK_UNHEALTHY : TASK_HEALTHY;
 }
 
 static void constraints_of(struct task_def *td, const cJSON *arr)

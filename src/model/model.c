@@ -1341,3 +1341,34 @@ void model_svc_event(struct service *s, const char *id, int64_t at, const char *
 	s->events[0].msg = xstrdup(msg);
 	s->n_events++;
 }
+
+/* ---- task health ---- */
+
+const char *task_health_name(int h)
+{
+	return h == TASK_HEALTHY ? "HEALTHY" : h == TASK_UNHEALTHY ? "UNHEALTHY" : "UNKNOWN";
+}
+
+bool task_has_health_check(const struct task *t)
+{
+	for (size_t i = 0; i < t->td->n_containers; i++)
+		if (t->td->containers[i].health_check)
+			return true;
+	return false;
+}
+
+int task_health(const struct task *t)
+{
+	bool any = false, all = true;
+	for (size_t i = 0; i < t->td->n_containers; i++) {
+		const struct td_container *dc = &t->td->containers[i];
+		if (!dc->health_check)
+			continue;
+		any = true;
+		int h = t->containers[i].health;
+		if (h == TASK_UNHEALTHY && dc->essential)
+			return TASK_UNHEALTHY;
+		all = all && h == TASK_HEALTHY;
+	}
+	return any && all ? TASK_HEALTHY : TASK_HEALTH_UNKNOWN;
+}

@@ -198,6 +198,9 @@ struct td_container {
 	int64_t sim_runtime_ms;     /* dockerLabels berth.sim.runtime; -1: until stopped */
 	int sim_exit_code;          /* dockerLabels berth.sim.exit-code; default 0 */
 	int stop_timeout;           /* seconds; 0: the default */
+	bool health_check;          /* it has a healthCheck */
+	int64_t health_after_ms;    /* sim: its first check's result, this long after RUNNING */
+	uint8_t sim_health;         /* sim: that result, TASK_HEALTHY or TASK_UNHEALTHY (berth.sim.health) */
 };
 
 struct task_def {
@@ -384,8 +387,13 @@ int launch_type_parse(const char *s);
 
 #define TASK_NO_EXIT INT32_MIN
 
+/* healthStatus of a container (and of a task). */
+enum { TASK_HEALTH_UNKNOWN, TASK_HEALTHY, TASK_UNHEALTHY };
+const char *task_health_name(int h);
+
 struct task_container {
 	uint8_t status;             /* enum task_status: PENDING, RUNNING or STOPPED */
+	uint8_t health;             /* TASK_HEALTH_UNKNOWN, TASK_HEALTHY, TASK_UNHEALTHY */
 	int32_t exit_code;          /* TASK_NO_EXIT until it exits */
 	uint8_t uuid[16];           /* the container ARN's last part */
 	char *reason;               /* or NULL */
@@ -424,6 +432,13 @@ struct task {
 	bool healthy;               /* a service task that has counted as healthy */
 	bool dirty;
 };
+
+/* The task's healthStatus: UNHEALTHY if an essential container is,
+ * HEALTHY if every container with a health check is, else UNKNOWN (and
+ * UNKNOWN when no container has a check). */
+int task_health(const struct task *t);
+/* Some container of t's definition has a health check. */
+bool task_has_health_check(const struct task *t);
 
 /* The task's ARN "arn:aws:ecs:<region>:<account>:task/<cluster>/<id>" into buf. */
 const char *task_arn(const struct model *m, const struct task *t, char *buf, size_t len);

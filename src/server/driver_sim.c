@@ -7,7 +7,8 @@
  * (how long it runs) and berth.sim.exit-code (how it exits); an essential
  * container's exit stops the task (api_task_container_exited).  A container
  * stopped by a StopTask exits 143 (SIGTERM), as a process that honours it
- * does. */
+ * does.  Containers with a healthCheck report the berth.sim.health result
+ * (HEALTHY unless the label says UNHEALTHY) a step after the task runs. */
 #include "api/api.h"
 
 #define SIGTERM_EXIT 143
@@ -58,14 +59,36 @@ static void exit_due_containers(struct api_ctx *ctx, struct task *t)
 	}
 }
 
+/* Health checks: each container with one reports its berth.sim.health
+ * result a step (plus its startPeriod) after the task started running.
+ * Returns when the next result is due, or 0. */
+static int64_t report_health(struct api_ctx *ctx, struct task *t)
+{
+	int64_t next = 0;
+	for (size_t i = 0; i < t->td->n_containers && t->desired != TS_STOPPED; i++) {
+		const struct td_container *dc = &t->td->containers[i];
+		if (!dc->health_check || t->containers[i].health || t->containers[i].status == TS_STOPPED)
+			continue;
+		int64_t at = t->started_at + ctx->cfg->sim_step_ms + dc->health_after_ms;
+		if (at <= ctx->now)
+			api_task_container_health(ctx, t, i, dc->sim_health);
+		else if (!next || at < next)
+			next = at;
+	}
+	return next;
+}
+
 static void step_running(struct api_ctx *ctx, struct task *t)
 {
 	exit_due_containers(ctx, t);
+	int64_t health = report_health(ctx, t);
 	if (t->desired == TS_STOPPED && t->stop_code != STOP_TERMINATION_NOTICE) {
 		sim_stop(ctx, t);
 		return;
 	}
 	int64_t at = next_exit(t);
+	if (health && (!at || health < at))
+		at = health;
 	if (at)
 		api_task_due(ctx, t, at);
 }

@@ -42,8 +42,9 @@ int api_call(struct api_ctx *ctx, const char *action, const cJSON *in, cJSON **o
 	*out = NULL;
 	uint64_t gen = ctx->m->capacity_gen;
 	int r = a->fn(ctx, in, out, e);
-	/* Instances changed: tasks waiting for capacity look again. */
-	if (ctx->m->waiting_tasks && gen != ctx->m->capacity_gen)
+	/* Instances changed: tasks waiting for capacity, and services whose
+	 * starts found no room or that run on every instance, look again. */
+	if ((ctx->m->waiting_tasks || ctx->m->svc_watch) && gen != ctx->m->capacity_gen)
 		api_wake(ctx, ctx->now);
 	if (r == 0 && !*out)
 		*out = cJSON_CreateObject();

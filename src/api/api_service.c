@@ -499,15 +499,16 @@ int api_update_service(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct
 		network = s->network;
 	const cJSON *constraints = api_get(in, "placementConstraints");
 	const cJSON *strategies = api_get(in, "placementStrategy");
-	const char *pv = api_str(in, "platformVersion");
-	bool pv_changed = pv && (!pd->platform_version || strcmp(pv, pd->platform_version) != 0);
-	if (!pv)
-		pv = pd->platform_version;
+	const char *pv_in = api_str(in, "platformVersion");
+	bool pv_changed = pv_in && (!pd->platform_version || strcmp(pv_in, pd->platform_version) != 0);
+	/* The platform version kept from Fargate is dropped on a move to EC2;
+	 * only one given now is refused there. */
+	const char *pv = pv_in ? pv_in : pd->platform_version;
 	cJSON *dc = NULL;
 	char *ns = NULL;
 	const cJSON *scin = api_get(in, "serviceConnectConfiguration");
 	if (check_runnable(td, &cap, network, constraints ? constraints : s->constraints,
-			   strategies ? strategies : s->strategies, s->daemon, pv, e) ||
+			   strategies ? strategies : s->strategies, s->daemon, pv_in, e) ||
 	    parse_deploy_config(api_get(in, "deploymentConfiguration"), s->daemon, s->deploy_config, &dc, e) ||
 	    (scin && check_service_connect(ctx, c, scin, &ns, e)) || api_tags_check(NULL, 0, e)) {
 		cJSON_Delete(cap.strategy);

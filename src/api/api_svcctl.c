@@ -420,10 +420,12 @@ static void apply(struct api_ctx *ctx, struct service *s, const struct snap *sn,
 		model_dirty_svc(ctx->m, s);
 }
 
+/* A task of s that is not yet STOPPING: a deleted service stays DRAINING
+ * until there is none (ECS-SEMANTICS §6.3). */
 static bool has_live_task(const struct service *s)
 {
 	for (size_t i = 0; i < s->n_tasks; i++)
-		if (s->tasks[i]->desired != TS_STOPPED)
+		if (s->tasks[i]->desired != TS_STOPPED || s->tasks[i]->last < TS_STOPPING)
 			return true;
 	return false;
 }
@@ -469,6 +471,13 @@ static void pass(struct api_ctx *ctx, struct service *s)
 		s->was_steady = res.steady;
 		model_dirty_svc(ctx->m, s);
 	}
+	/* A DAEMON service wants a task on each of its instances. */
+	if (s->daemon && s->status == SVC_ACTIVE && s->desired != (long)res.desired) {
+		s->desired = (long)res.desired;
+		model_dirty_svc(ctx->m, s);
+	}
+	if (s->daemon || s->placed_gen)
+		ctx->m->svc_watch++;
 	s->due = sn.due;
 	if (s->due)
 		sooner(&ctx->m->svc_next_due, s->due);
@@ -497,6 +506,8 @@ static void scan(struct api_ctx *ctx)
 	m->svc_gen = m->capacity_gen;
 	if (timed)
 		m->svc_next_due = 0;
+	if (moved)
+		m->svc_watch = 0;  /* counted again below, exactly */
 	for (size_t i = 0; i < m->regions.n; i++) {
 		struct region *r = m->regions.v[i].val;
 		for (size_t k = 0; k < r->clusters.n; k++) {
@@ -514,8 +525,10 @@ static void scan(struct api_ctx *ctx)
 					model_svc_queue(m, s);
 				else if (timed)
 					sooner(&m->svc_next_due, s->due);
-				if (moved && (s->daemon || s->placed_gen))
+				if (moved && (s->daemon || s->placed_gen)) {
 					model_svc_queue(m, s);
+					m->svc_watch++;
+				}
 			}
 		}
 	}

@@ -500,6 +500,7 @@ struct model {
 	size_t n_svc_queue, cap_svc_queue;
 	int64_t svc_next_due;      /* the soonest service deadline, 0 if none (may be early) */
 	uint64_t svc_gen;          /* capacity_gen when services last looked */
+	long svc_watch;            /* services that watch capacity (DAEMON, or a start found no room); may be high */
 	struct model_change *changes;
 	size_t n_changes, cap_changes;
 };

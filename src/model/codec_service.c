@@ -93,13 +93,17 @@ cJSON *codec_svc(const struct model *m, const struct service *s, unsigned includ
 	codec_put_str(o, "serviceArn", s->arn);
 	codec_put_str(o, "serviceName", s->name);
 	codec_put_str(o, "clusterArn", s->cluster->arn);
+	/* loadBalancers and serviceRegistries always ([] when none), then the
+	 * other members kept as given, in a fixed order (records round-trip). */
+	static const char *const always[] = {"loadBalancers", "serviceRegistries"};
+	for (size_t i = 0; i < 2; i++) {
+		const cJSON *x = cJSON_GetObjectItemCaseSensitive(s->extra, always[i]);
+		cJSON_AddItemToObjectCS(o, always[i], x ? cJSON_Duplicate(x, 1) : cJSON_CreateArray());
+	}
 	const cJSON *it;
 	cJSON_ArrayForEach(it, s->extra)
-		cJSON_AddItemToObject(o, it->string, cJSON_Duplicate(it, 1));
-	if (!cJSON_GetObjectItemCaseSensitive(o, "loadBalancers"))
-		cJSON_AddItemToObjectCS(o, "loadBalancers", cJSON_CreateArray());
-	if (!cJSON_GetObjectItemCaseSensitive(o, "serviceRegistries"))
-		cJSON_AddItemToObjectCS(o, "serviceRegistries", cJSON_CreateArray());
+		if (strcmp(it->string, always[0]) != 0 && strcmp(it->string, always[1]) != 0)
+			cJSON_AddItemToObject(o, it->string, cJSON_Duplicate(it, 1));
 	codec_put_str(o, "status", svc_status_name(s->status));
 	codec_put_int(o, "desiredCount", s->status == SVC_ACTIVE ? s->desired : 0);
 	struct counts k = count_tasks(s, NULL);

@@ -1106,6 +1106,11 @@ int api_svc_start(struct api_ctx *ctx, struct svc_start *st)
 		kvlist_copy(&rn.tags, &s->tags);
 	else if (s->propagate_tags && strcmp(s->propagate_tags, "TASK_DEFINITION") == 0)
 		kvlist_copy(&rn.tags, &d->td->tags);
+	if (s->managed_tags) {
+		/* enableECSManagedTags: the tags ECS adds to a service's tasks. */
+		kvlist_set(&rn.tags, "aws:ecs:clusterName", s->cluster->name);
+		kvlist_set(&rn.tags, "aws:ecs:serviceName", s->name);
+	}
 	cJSON *pj = NULL;
 	if (cJSON_GetArraySize(s->constraints) > 0 || cJSON_GetArraySize(s->strategies) > 0) {
 		pj = cJSON_CreateObject();

@@ -5,7 +5,7 @@ the error each kind of bad ARN gets.  Part of it runs through the AWS CLI."""
 import itertools
 import json
 
-from harness import main, expect_error, wait_until, fresh, ACCOUNT, REGION
+from harness import main, expect_error, wait_until, fresh, berthd_args, ACCOUNT, REGION
 
 ARN = "arn:aws:ecs:%s:%s:" % (REGION, ACCOUNT)
 INACTIVE = "The specified cluster is inactive. Specify an active cluster and try again."
@@ -320,6 +320,32 @@ def test_service_tags_through_the_cli_and_a_restart(b):
     wait_until(lambda: b.ecs.describe_services(cluster=cl, services=["web"])["services"][0]["status"] == "INACTIVE",
                what="service INACTIVE")
     every_op_fails(b, arn, "ResourceNotFoundException")
+
+
+@berthd_args("--sim-step-ms", "20")
+def test_service_tasks_get_propagated_and_managed_tags(b):
+    cl = uniq("cl")
+    b.ecs.create_cluster(clusterName=cl)
+    doc = {"instanceId": "i-0000000000000abcd", "instanceType": "m5.large", "availabilityZone": "us-east-1a",
+           "region": REGION}
+    b.ecs.register_container_instance(
+        cluster=cl, instanceIdentityDocument=json.dumps(doc),
+        totalResources=[{"name": "CPU", "type": "INTEGER", "integerValue": 1024},
+                        {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}])
+    b.ecs.register_task_definition(family="tagprop", containerDefinitions=[{"name": "a", "image": "x", "memory": 64}],
+                                   tags=[{"key": "from", "value": "taskdef"}])
+    b.ecs.create_service(cluster=cl, serviceName="svc", taskDefinition="tagprop", desiredCount=1,
+                         tags=[{"key": "from", "value": "service"}], propagateTags="SERVICE",
+                         enableECSManagedTags=True)
+    b.ecs.create_service(cluster=cl, serviceName="td", taskDefinition="tagprop", desiredCount=1,
+                         propagateTags="TASK_DEFINITION")
+
+    def task_tags(svc):
+        arns = b.ecs.list_tasks(cluster=cl, serviceName=svc)["taskArns"]
+        return arns and as_dict(b.ecs.describe_tasks(cluster=cl, tasks=arns, include=["TAGS"])["tasks"][0]["tags"])
+    assert wait_until(lambda: task_tags("svc"), what="the service's task") == {
+        "from": "service", "aws:ecs:clusterName": cl, "aws:ecs:serviceName": "svc"}
+    assert wait_until(lambda: task_tags("td"), what="the other service's task") == {"from": "taskdef"}
 
 
 @fresh

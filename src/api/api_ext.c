@@ -1,7 +1,8 @@
 /* api_ext: Berth's own actions, beside the ECS ones, on the same protocol
  * with the target prefix "BerthExtensions_v1." (versioned: a change of
  * meaning gets a new prefix).  They drive what AWS does by itself and a test
- * or a user wants to provoke: today, FARGATE_SPOT interruptions.  There is no
+ * or a user wants to provoke: FARGATE_SPOT interruptions, a host whose agent
+ * stops answering.  There is no
  * botocore model for them, so each handler checks its own input. */
 #include <string.h>
 
@@ -55,8 +56,38 @@ static int interrupt_spot_tasks(struct api_ctx *ctx, const cJSON *in, cJSON **ou
 	return 0;
 }
 
+/* SetAgentConnected {cluster, containerInstance, connected}: what a host
+ * whose agent stops answering (or comes back) looks like, until real
+ * agents report their liveness: agentConnected changes, a disconnected
+ * instance takes no new task (reason AGENT), and services replace their
+ * tasks on it.  Answers {"containerInstance": ...}. */
+static int set_agent_connected(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct err *e)
+{
+	const cJSON *cl = api_get(in, "cluster"), *ref = api_get(in, "containerInstance");
+	const cJSON *on = api_get(in, "connected");
+	if ((cl && !cJSON_IsString(cl)) || !cJSON_IsString(ref) || !cJSON_IsBool(on))
+		return err_set(e, ERR_SERIALIZATION,
+			       "SetAgentConnected takes {cluster: string, containerInstance: string, connected: boolean}.");
+	struct cluster *c;
+	if (api_cluster_lookup(ctx, cl ? cl->valuestring : NULL, false, &c, e))
+		return -1;
+	struct container_instance *ci;
+	if (api_ci_lookup(ctx, c, ref->valuestring, &ci) || ci->status == CI_INACTIVE)
+		return err_set(e, ERR_INVALID_PARAMETER, "The referenced container instance was not found.");
+	bool want = cJSON_IsTrue(on);
+	if (ci->agent_connected != want) {
+		ci->agent_connected = want;
+		model_dirty_ci(ctx->m, ci);
+		api_svc_instance_changed(ctx, ci);
+	}
+	*out = cJSON_CreateObject();
+	cJSON_AddItemToObject(*out, "containerInstance", codec_ci(ctx->m, ci, 0));
+	return 0;
+}
+
 static const struct api_action ext_actions[] = {
 	{"InterruptSpotTasks", interrupt_spot_tasks},
+	{"SetAgentConnected", set_agent_connected},
 };
 
 int api_ext_call(struct api_ctx *ctx, const char *action, const cJSON *in, cJSON **out, struct err *e)

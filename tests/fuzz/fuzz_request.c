@@ -118,6 +118,7 @@ static const char *const actions[] = {
 	"ListServicesByNamespace",         /* k */
 	"UpdateTaskProtection",            /* l */
 	"GetTaskProtection",               /* m */
+	"!BerthExtensions_v1.SetAgentConnected", /* n */
 };
 #define N_ACTIONS (sizeof actions / sizeof actions[0])
 

@@ -44,6 +44,7 @@ struct api_ctx {
 	int64_t now;                    /* ms since epoch, from the server's clock */
 	struct rng *rng;
 	int64_t wake_at;                /* out: earliest deadline a handler set, or 0 */
+	int64_t *vclock;                /* --clock virtual: the clock to move (AdvanceClock), else NULL */
 	const struct driver_ops *driver;
 };
 

@@ -85,7 +85,55 @@ static int set_agent_connected(struct api_ctx *ctx, const cJSON *in, cJSON **out
 	return 0;
 }
 
+/* AdvanceClock {seconds?: n, milliseconds?: n}: with --clock virtual, move
+ * time forward, running every deadline that falls due on the way at its
+ * own time (tasks' lifecycle steps, transitions, service passes, scaling
+ * evaluations), so that an hour of activity takes milliseconds and gives
+ * the same result every run (with --seed).  Answers {"now": epoch seconds,
+ * "steps": deadlines run}. */
+#define ADVANCE_MAX_STEPS 10000000L
+
+static int advance_clock(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct err *e)
+{
+	const cJSON *sec = api_get(in, "seconds"), *ms = api_get(in, "milliseconds");
+	if ((sec && !cJSON_IsNumber(sec)) || (ms && !cJSON_IsNumber(ms)) || (!sec && !ms))
+		return err_set(e, ERR_SERIALIZATION, "AdvanceClock takes {seconds: number} or {milliseconds: number}.");
+	double d = (sec ? sec->valuedouble * 1000.0 : 0) + (ms ? ms->valuedouble : 0);
+	if (!(d >= 0 && d <= 366.0 * 86400 * 1000))
+		return err_set(e, ERR_INVALID_PARAMETER, "AdvanceClock moves forward by 0 to 366 days.");
+	if (!ctx->vclock)
+		return err_set(e, ERR_INVALID_PARAMETER,
+			       "berthd runs on the real clock; start it with --clock virtual to move time.");
+	int64_t target = *ctx->vclock + (int64_t)d;
+	long steps = 0, same = 0;
+	for (;;) {
+		ctx->wake_at = 0;
+		int64_t next = api_advance(ctx);
+		if (ctx->wake_at && (!next || ctx->wake_at < next))
+			next = ctx->wake_at;
+		steps++;
+		if (!next || next > target || steps >= ADVANCE_MAX_STEPS)
+			break;
+		/* Work that asks to run again at once (a chain of passes) gets a
+		 * few turns; then time moves on by a millisecond. */
+		if (next <= ctx->now && ++same > 64)
+			next = ctx->now + 1;
+		if (next > ctx->now) {
+			ctx->now = *ctx->vclock = next;
+			same = 0;
+		}
+	}
+	ctx->now = *ctx->vclock = target;
+	ctx->wake_at = 0;
+	api_advance(ctx);
+	*out = cJSON_CreateObject();
+	cJSON_AddNumberToObject(*out, "now", (double)target / 1000.0);
+	cJSON_AddNumberToObject(*out, "steps", (double)steps);
+	return 0;
+}
+
 static const struct api_action ext_actions[] = {
+	{"AdvanceClock", advance_clock},
 	{"InterruptSpotTasks", interrupt_spot_tasks},
 	{"SetAgentConnected", set_agent_connected},
 };

@@ -229,6 +229,7 @@ void awsjson_handle(struct server *srv, struct http_req *r)
 		.now = clock_now(&srv->clock),
 		.rng = &srv->rng,
 		.driver = srv->driver,
+		.vclock = srv->clock.ops == &clock_virtual_ops ? &srv->vnow : NULL,
 	};
 	int code = awsjson_call(&ctx, r);
 	if (code) {

@@ -35,6 +35,9 @@ struct config {
 	long fargate_capacity;
 	long max_provisioning_tasks;
 	long spot_warning_s;
+	char *clock;
+	long seed;
+	long clock_start;
 	long healthy_grace_ms;
 	long service_retention_s;
 	long max_body_bytes;

@@ -173,6 +173,10 @@ void server_wake(struct server *srv, int64_t at)
 	if (srv->stopping || (srv->armed_at && srv->armed_at <= at))
 		return;
 	int64_t now = clock_now(&srv->clock);
+	/* A virtual clock moves only by AdvanceClock, which runs what falls
+	 * due itself: only what is due now needs the timer. */
+	if (srv->clock.ops == &clock_virtual_ops && at > now)
+		return;
 	srv->armed_at = at;
 	uv_timer_start(&srv->advance, on_advance, at > now ? (uint64_t)(at - now) : 0, 0);
 }
@@ -391,7 +395,18 @@ int server_init(struct server *srv)
 		return -1;
 	}
 	srv->clock.ops = &clock_real_ops;
-	rng_seed_os(&srv->rng);
+	if (strcmp(srv->cfg.clock, "virtual") == 0) {
+		/* It starts at the wall clock's time and moves only when told. */
+		srv->vnow = srv->cfg.clock_start ? (int64_t)srv->cfg.clock_start * 1000 : clock_now(&srv->clock);
+		srv->clock = (struct clock){&clock_virtual_ops, &srv->vnow};
+	} else if (strcmp(srv->cfg.clock, "real") != 0) {
+		log_error("--clock %s: expected real or virtual", srv->cfg.clock);
+		return -1;
+	}
+	if (srv->cfg.seed)
+		rng_seed(&srv->rng, (uint64_t)srv->cfg.seed);
+	else
+		rng_seed_os(&srv->rng);
 	srv->acfg = (struct api_config){
 		.strategy_max_providers = (int)srv->cfg.strategy_max_providers,
 		.max_cps_per_cluster = (int)srv->cfg.max_cps_per_cluster,

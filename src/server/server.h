@@ -78,6 +78,7 @@ struct server {
 	struct api_config acfg;
 	const struct driver_ops *driver;
 	struct clock clock;
+	int64_t vnow;                     /* --clock virtual: the time it shows */
 	struct rng rng;
 	int64_t armed_at;                 /* when the advance timer fires, 0 if idle */
 	struct server_stats stats;

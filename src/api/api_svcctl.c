@@ -220,7 +220,8 @@ static void snapshot(struct api_ctx *ctx, struct service *s, struct snap *sn)
 	size_t n = s->n_tasks;
 	sn->tp = xcalloc(n + 1, sizeof *sn->tp);
 	sn->tv = xcalloc(n + 1, sizeof *sn->tv);
-	memcpy(sn->tp, s->tasks, n * sizeof *sn->tp);
+	if (n)
+		memcpy(sn->tp, s->tasks, n * sizeof *sn->tp);
 	for (size_t i = 0; i < n; i++) {
 		struct task *t = sn->tp[i];
 		struct sched_service_task *x = &sn->tv[i];

@@ -73,6 +73,9 @@ int64_t api_advance(struct api_ctx *ctx)
 		sooner(&next, api_ci_advance(ctx, r));
 		ctx->region = saved;
 	}
+	/* Auto Scaling instances booting or leaving, then managed scaling. */
+	sooner(&next, api_infra_advance(ctx));
+	sooner(&next, api_cas_advance(ctx));
 	/* Services last: they see this turn's tasks and instances. */
 	sooner(&next, api_svc_advance(ctx));
 	/* A step may start another transition (a provider update puts its

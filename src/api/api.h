@@ -34,7 +34,13 @@ struct api_config {
 	int64_t spot_warning_ms;        /* a Spot interruption's warning before the stop */
 	int64_t healthy_grace_ms;       /* a RUNNING service task counts as healthy after this */
 	int64_t service_retention_ms;   /* INACTIVE services stay describable this long */
+	int64_t cas_period_ms;          /* managed scaling: one evaluation (a datapoint) each; 0: never */
+	unsigned cas_low_datapoints;    /* consecutive low datapoints before a scale-in */
+	double cas_timescale;           /* durations of the scaling world (warm-up, boots) times this */
+	int64_t instance_boot_ms;       /* sim: launch to InService and registered (already scaled) */
 };
+
+struct infra_ops;
 
 /* What one request sees.  All pointers are borrowed for the call. */
 struct api_ctx {
@@ -46,6 +52,7 @@ struct api_ctx {
 	int64_t wake_at;                /* out: earliest deadline a handler set, or 0 */
 	int64_t *vclock;                /* --clock virtual: the clock to move (AdvanceClock), else NULL */
 	const struct driver_ops *driver;
+	const struct infra_ops *infra;  /* Auto Scaling instances; NULL: they are in service at once */
 };
 
 /* A handler that sets a deadline (a transition to complete) says so, so that
@@ -92,6 +99,75 @@ int api_call(struct api_ctx *ctx, const char *action, const cJSON *in, cJSON **o
  * contract as api_call (api_ext.c). */
 #define API_EXT_PREFIX "BerthExtensions_v1."
 int api_ext_call(struct api_ctx *ctx, const char *action, const cJSON *in, cJSON **out, struct err *e);
+
+/* Auto Scaling (api_as.c, its table as_actions.def): the same contract for
+ * the Query protocol layer, the body already in the model's member names.
+ * Errors: InvalidAction for an operation the Auto Scaling model lacks or
+ * Berth does not implement yet, ValidationError (in AWS's words) for a body
+ * the model refuses, checked before the table is consulted. */
+int api_as_call(struct api_ctx *ctx, const char *action, const cJSON *in, cJSON **out,
+		struct err *e);
+/* The Auto Scaling action row for name, or NULL. */
+const struct api_action *api_as_find(const char *name);
+
+/* ---- Auto Scaling groups and their instances (api_autoscaling.c) ----
+ *
+ * A group reaches its desired capacity by launching and terminating
+ * instances through the infrastructure driver.  The group logic creates an
+ * instance (LifecycleState Pending) and calls launch; the driver boots it
+ * and reports InService with api_as_instance_state.  For scale-in the
+ * instance goes Terminating and terminate is called; the driver reports
+ * Terminated, which removes the instance from its group (and frees it: a
+ * driver must not touch it afterwards).  Either report may come within
+ * the call or at a later loop turn. */
+struct infra_ops {
+	const char *name;
+	void (*launch)(struct api_ctx *ctx, struct as_group *g, struct as_instance *inst);
+	void (*terminate)(struct api_ctx *ctx, struct as_group *g, struct as_instance *inst);
+	/* A deadline the driver set with api_infra_due came (NULL: it sets none). */
+	void (*step)(struct api_ctx *ctx, struct as_group *g, struct as_instance *inst);
+};
+
+/* The driver's next step for inst at `at` (0: none). */
+void api_infra_due(struct api_ctx *ctx, struct as_instance *inst, int64_t at);
+/* Run the instances' due steps; the next deadline, or 0 (api_cas.c). */
+int64_t api_infra_advance(struct api_ctx *ctx);
+/* Managed scaling: evaluate every (cluster, provider) once a period; the
+ * next evaluation's time (api_cas.c). */
+int64_t api_cas_advance(struct api_ctx *ctx);
+
+/* The group a reference names in ctx->region: a name, or an Auto Scaling
+ * group ARN (found by the name in it, as capacity providers refer to
+ * groups), or NULL.  A group being deleted is returned too (g->deleting). */
+struct as_group *api_as_group_find(struct api_ctx *ctx, const char *ref);
+/* Set g's desired capacity as SetDesiredCapacity does: -1 with a
+ * ValidationError outside [MinSize, MaxSize] (nothing changed), else the
+ * group launches or terminates instances toward it (unprotected ones
+ * only on scale-in). */
+int api_as_set_desired(struct api_ctx *ctx, struct as_group *g, int desired, struct err *e);
+/* Set or clear an instance's scale-in protection (ProtectedFromScaleIn).
+ * Clearing it may let a group above its desired capacity terminate it. */
+void api_as_set_protection(struct api_ctx *ctx, struct as_instance *inst, bool protect);
+/* g's instances in launch order (any LifecycleState; Terminated ones have
+ * left); the array is g's, valid until the group changes. */
+struct as_instance *const *api_as_instances(const struct as_group *g, size_t *n);
+/* The driver's report: inst reached LifecycleState state (enum
+ * as_lifecycle).  InService completes its launch activity; Terminated
+ * completes its termination and removes and frees it (a loss the group
+ * did not ask for is replaced). */
+void api_as_instance_state(struct api_ctx *ctx, struct as_instance *inst, int state);
+/* Launch or terminate instances so that g has its desired capacity. */
+void api_as_reconcile(struct api_ctx *ctx, struct as_group *g);
+/* The ECS-managed target-tracking policy of (cluster, provider) on g
+ * ("ECSManagedAutoScalingPolicy-<uuid>", metric CapacityProviderReservation,
+ * target, warm-up in seconds): created, or updated if it exists. */
+struct as_policy *api_as_put_managed_policy(struct api_ctx *ctx, struct as_group *g, const char *cluster,
+					    const char *provider, int target, int warmup);
+/* That policy, or NULL. */
+struct as_policy *api_as_find_managed_policy(struct api_ctx *ctx, struct as_group *g, const char *cluster,
+					     const char *provider);
+/* Delete g's policy called name; -1 if it has none. */
+int api_as_delete_policy(struct api_ctx *ctx, struct as_group *g, const char *name);
 
 /* Complete due transitions (PROVISIONING -> ACTIVE, UPDATE_IN_PROGRESS ->
  * UPDATE_COMPLETE, deletions) and purge INACTIVE resources whose retention

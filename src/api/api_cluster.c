@@ -14,6 +14,7 @@
 
 #include "api/api.h"
 #include "lib/xalloc.h"
+#include "model/model_as.h"
 #include "model/codec.h"
 #include "sched/strategy.h"
 
@@ -349,6 +350,16 @@ void api_cluster_cp_changed(struct api_ctx *ctx, struct region *r, const char *c
 		if (sync_attachments(ctx, c)) {
 			begin_update(ctx, c);
 			model_dirty_cluster(ctx->m, c);
+		}
+		/* A policy already made follows the new settings at once. */
+		struct capacity_provider *cp = model_cp_find(r, cp_name);
+		struct as_group *g = cp && cp->asg_name ? api_as_group_find(ctx, cp->asg_name) : NULL;
+		for (size_t a = 0; g && cp->cur.ms.enabled && a < c->n_att; a++) {
+			const char *who = kvlist_get(&c->att[a].details, "capacityProviderName");
+			if (strcmp(c->att[a].type, "as_policy") == 0 && strcmp(c->att[a].status, "CREATED") == 0 &&
+			    who && strcmp(who, cp_name) == 0)
+				api_as_put_managed_policy(ctx, g, c->name, cp_name, cp->cur.ms.target_capacity,
+							  cp->cur.ms.warmup);
 		}
 	}
 }
@@ -725,6 +736,52 @@ static void drop_deleted_attachments(struct cluster *c)
 	c->n_att = k;
 }
 
+/* Make the attachments real as their update completes: an as_policy
+ * attachment being created puts the ECS-managed target-tracking policy on
+ * the provider's Auto Scaling group (FAILED, with a reason, when the group
+ * does not exist); one being deleted removes it.  Returns true if one
+ * failed. */
+static bool realize_attachments(struct api_ctx *ctx, struct region *r, struct cluster *c)
+{
+	bool failed = false;
+	for (size_t i = 0; i < c->n_att; i++) {
+		struct attachment *a = &c->att[i];
+		if (strcmp(a->type, "as_policy") != 0)
+			continue;
+		const char *who = kvlist_get(&a->details, "capacityProviderName");
+		struct capacity_provider *cp = who ? model_cp_find(r, who) : NULL;
+		struct as_group *g = cp && cp->asg_name ? api_as_group_find(ctx, cp->asg_name) : NULL;
+		if (g && g->deleting)
+			g = NULL;
+		if (strcmp(a->status, "DELETING") == 0) {
+			struct as_policy *p = g ? api_as_find_managed_policy(ctx, g, c->name, cp->name) : NULL;
+			if (p)
+				api_as_delete_policy(ctx, g, p->name);
+			continue;
+		}
+		if (strcmp(a->status, "PRECREATED") != 0 && strcmp(a->status, "CREATED") != 0 &&
+		    strcmp(a->status, "FAILED") != 0)
+			continue;
+		if (!g) {
+			free(a->status);
+			a->status = xstrdup("FAILED");
+			kvlist_set(&a->details, "statusReason",
+				   "The Auto Scaling group of the capacity provider was not found.");
+			failed = true;
+			continue;
+		}
+		struct as_policy *p = api_as_put_managed_policy(ctx, g, c->name, cp->name, cp->cur.ms.target_capacity,
+								cp->cur.ms.warmup);
+		kvlist_set(&a->details, "scalingPolicyName", p->name);
+		kvlist_del(&a->details, "statusReason");
+		if (strcmp(a->status, "FAILED") == 0) {
+			free(a->status);
+			a->status = xstrdup("CREATED");
+		}
+	}
+	return failed;
+}
+
 int64_t api_cluster_advance(struct api_ctx *ctx, struct region *r)
 {
 	int64_t next = 0;
@@ -740,11 +797,15 @@ int64_t api_cluster_advance(struct api_ctx *ctx, struct region *r)
 				next = until;
 		} else if (c->transition_at) {
 			if (c->transition_at <= ctx->now) {
-				if (c->status == CLUSTER_PROVISIONING || c->status == CLUSTER_DEPROVISIONING)
+				bool failed = realize_attachments(ctx, r, c);
+				if (failed)
+					c->status = CLUSTER_FAILED;
+				else if (c->status == CLUSTER_PROVISIONING || c->status == CLUSTER_DEPROVISIONING ||
+					 c->status == CLUSTER_FAILED)
 					c->status = CLUSTER_ACTIVE;
 				drop_deleted_attachments(c);
 				free(c->att_status);
-				c->att_status = xstrdup("UPDATE_COMPLETE");
+				c->att_status = xstrdup(failed ? "UPDATE_FAILED" : "UPDATE_COMPLETE");
 				c->transition_at = 0;
 				model_dirty_cluster(ctx->m, c);
 			} else if (!next || c->transition_at < next) {

@@ -9,6 +9,7 @@
 #include "api/api.h"
 #include "api/api_task.h"
 #include "model/codec.h"
+#include "scaling/cas.h"
 
 #define SPOT_REASON "Your Spot Task was interrupted."
 
@@ -132,7 +133,47 @@ static int advance_clock(struct api_ctx *ctx, const cJSON *in, cJSON **out, stru
 	return 0;
 }
 
+/* GetScalingHistory {cluster, capacityProvider, maxResults?}: the managed
+ * scaling evaluations of that pair, newest first (at most the last 1,024):
+ * {"samples": [{time, capacityProviderReservation, m, n, desiredCapacity,
+ * inServiceCount, decision}]}. */
+static int get_scaling_history(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct err *e)
+{
+	const cJSON *cl = api_get(in, "cluster"), *cp = api_get(in, "capacityProvider");
+	const cJSON *max = api_get(in, "maxResults");
+	if ((cl && !cJSON_IsString(cl)) || !cJSON_IsString(cp) || (max && !cJSON_IsNumber(max)))
+		return err_set(e, ERR_SERIALIZATION,
+			       "GetScalingHistory takes {cluster: string, capacityProvider: string, maxResults: number}.");
+	long limit = max ? (long)max->valuedouble : CAS_HISTORY;
+	if (limit < 1 || limit > CAS_HISTORY)
+		return err_set(e, ERR_INVALID_PARAMETER, "maxResults must be between 1 and %d.", CAS_HISTORY);
+	struct cluster *c;
+	if (api_cluster_lookup(ctx, cl ? cl->valuestring : NULL, false, &c, e))
+		return -1;
+	if (!cluster_has_cp(c, cp->valuestring))
+		return err_set(e, ERR_INVALID_PARAMETER, "The capacity provider %s is not associated with cluster %s.",
+			       cp->valuestring, c->name);
+	struct region *r = model_region(ctx->m, ctx->region);
+	const struct cas_state *st = model_cas_state_find(r, c->name, cp->valuestring);
+	*out = cJSON_CreateObject();
+	cJSON *l = cJSON_AddArrayToObject(*out, "samples");
+	for (size_t i = 0; st && i < st->n && (long)i < limit; i++) {
+		const struct cas_sample *s = model_cas_sample_at(st, i);
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "time", (double)s->at / 1000.0);
+		cJSON_AddNumberToObject(o, "capacityProviderReservation", s->cpr);
+		cJSON_AddNumberToObject(o, "m", (double)s->m);
+		cJSON_AddNumberToObject(o, "n", (double)s->n);
+		cJSON_AddNumberToObject(o, "desiredCapacity", (double)s->desired);
+		cJSON_AddNumberToObject(o, "inServiceCount", (double)s->in_service);
+		cJSON_AddStringToObject(o, "decision", scaling_cas_decision_name((enum scaling_cas_decision)s->decision));
+		cJSON_AddItemToArray(l, o);
+	}
+	return 0;
+}
+
 static const struct api_action ext_actions[] = {
+	{"GetScalingHistory", get_scaling_history},
 	{"AdvanceClock", advance_clock},
 	{"InterruptSpotTasks", interrupt_spot_tasks},
 	{"SetAgentConnected", set_agent_connected},

@@ -220,7 +220,10 @@ static void mark(struct api_ctx *ctx, const struct tagged *t)
 	case MODEL_TASK: model_dirty_task(ctx->m, t->obj); break;
 	case MODEL_SERVICE: model_dirty_svc(ctx->m, t->obj); break;
 	case MODEL_REGION:
-	case MODEL_FAMILY: break;
+	case MODEL_FAMILY:
+	case MODEL_AS_LC:
+	case MODEL_AS_GROUP:
+	case MODEL_AS_POLICY: break;
 	}
 }
 

@@ -241,6 +241,16 @@ static void region_free(struct region *r)
 	}
 	free(r->token_ring);
 	sidx_release(&r->run_tokens);
+	model_as_region_release(r);
+	for (size_t i = 0; i < r->cas.n; i++) {
+		struct cas_state *st = r->cas.v[i].val;
+		free(st->key);
+		free(st->cluster);
+		free(st->provider);
+		free(st->ring);
+		free(st);
+	}
+	sidx_release(&r->cas);
 	free(r->name);
 	free(r);
 }
@@ -278,6 +288,8 @@ struct region *model_region(struct model *m, const char *name)
 	sidx_init(&r->families);
 	sidx_init(&r->ec2_instances);
 	hmap_init(&r->tasks);
+	model_as_region_init(r);
+	sidx_init(&r->cas);
 	sidx_put(&m->regions, r->name, r);
 	return r;
 }
@@ -336,6 +348,9 @@ struct model_change *model_take_dirty(struct model *m, size_t *n)
 		case MODEL_TASK: ((struct task *)c[i].obj)->dirty = false; break;
 		case MODEL_FAMILY: ((struct td_family *)c[i].obj)->dirty = false; break;
 		case MODEL_SERVICE: ((struct service *)c[i].obj)->dirty = false; break;
+		case MODEL_AS_LC: ((struct as_launch_config *)c[i].obj)->dirty = false; break;
+		case MODEL_AS_GROUP: ((struct as_group *)c[i].obj)->dirty = false; break;
+		case MODEL_AS_POLICY: ((struct as_policy *)c[i].obj)->dirty = false; break;
 		}
 	}
 	m->changes = NULL;
@@ -352,6 +367,18 @@ void model_changes_free(struct model_change *c, size_t n)
 
 /* Drop a pending write of obj (it is about to be freed) so the dirty set
  * never holds a dangling pointer. */
+static void forget_change(struct model *m, void *obj);
+
+void model_change_push(struct model *m, enum model_kind kind, void *obj, char *del_id)
+{
+	push_change(m, kind, obj, del_id);
+}
+
+void model_change_forget(struct model *m, void *obj)
+{
+	forget_change(m, obj);
+}
+
 static void forget_change(struct model *m, void *obj)
 {
 	for (size_t i = 0; i < m->n_changes; i++)
@@ -1371,4 +1398,41 @@ int task_health(const struct task *t)
 		all = all && h == TASK_HEALTHY;
 	}
 	return any && all ? TASK_HEALTHY : TASK_HEALTH_UNKNOWN;
+}
+
+/* ---- managed scaling state ---- */
+
+struct cas_state *model_cas_state_find(const struct region *r, const char *cluster, const char *provider)
+{
+	char *key = xasprintf("%s,%s", cluster, provider);
+	struct cas_state *st = sidx_get(&r->cas, key);
+	free(key);
+	return st;
+}
+
+struct cas_state *model_cas_state(struct region *r, const char *cluster, const char *provider)
+{
+	struct cas_state *st = model_cas_state_find(r, cluster, provider);
+	if (st)
+		return st;
+	st = xcalloc(1, sizeof *st);
+	st->cluster = xstrdup(cluster);
+	st->provider = xstrdup(provider);
+	st->ring = xcalloc(CAS_HISTORY, sizeof *st->ring);
+	st->key = xasprintf("%s,%s", cluster, provider);
+	sidx_put(&r->cas, st->key, st);
+	return st;
+}
+
+void model_cas_sample(struct cas_state *st, const struct cas_sample *s)
+{
+	st->ring[st->head] = *s;
+	st->head = (st->head + 1) % CAS_HISTORY;
+	if (st->n < CAS_HISTORY)
+		st->n++;
+}
+
+const struct cas_sample *model_cas_sample_at(const struct cas_state *st, size_t i)
+{
+	return &st->ring[(st->head + CAS_HISTORY - 1 - i) % CAS_HISTORY];
 }

@@ -16,6 +16,7 @@
 
 #include "lib/hmap.h"
 #include "lib/sidx.h"
+#include "model/model_as.h"
 
 struct kv {
 	char *key;
@@ -365,6 +366,35 @@ struct service {
 	bool dirty;
 };
 
+/* ---- managed scaling (cluster auto scaling) ---- */
+
+/* One evaluation of a (cluster, provider), for the history users see. */
+struct cas_sample {
+	int64_t at;
+	double cpr;                 /* CapacityProviderReservation */
+	long m, n;
+	long desired, in_service;   /* the group after the evaluation */
+	int decision;               /* enum scaling_cas_decision */
+};
+
+#define CAS_HISTORY 1024
+
+/* What the controller keeps between evaluations of a (cluster, provider):
+ * the alarm streaks and the last CAS_HISTORY samples (a ring). */
+struct cas_state {
+	char *key;                  /* its index key */
+	char *cluster, *provider;
+	unsigned long high_streak, low_streak;
+	struct cas_sample *ring;    /* CAS_HISTORY entries */
+	size_t head, n;             /* the next slot, how many are kept */
+};
+
+struct cas_state *model_cas_state(struct region *r, const char *cluster, const char *provider);
+struct cas_state *model_cas_state_find(const struct region *r, const char *cluster, const char *provider);
+void model_cas_sample(struct cas_state *st, const struct cas_sample *s);
+/* The i-th newest sample (0: the last), i < st->n. */
+const struct cas_sample *model_cas_sample_at(const struct cas_state *st, size_t i);
+
 /* ---- tasks ---- */
 
 enum task_status {
@@ -466,11 +496,18 @@ struct region {
 	struct run_token **token_ring;   /* the same, oldest first, at most MODEL_RUN_TOKENS */
 	size_t token_head, n_tokens;
 	bool default_created;      /* the default cluster was made on first use */
+	/* Auto Scaling (model_as.h) */
+	struct sidx as_lcs;        /* launch configurations by name */
+	struct sidx as_groups;     /* Auto Scaling groups by name */
+	struct sidx as_policies;   /* scaling policies by "<group>/<name>" */
+	struct sidx as_instances;  /* every group's instances by instance id */
+	struct sidx cas;           /* managed scaling state by "<cluster>,<provider>" (struct cas_state; not stored) */
 	bool dirty;
 };
 
 enum model_kind {
 	MODEL_REGION, MODEL_CLUSTER, MODEL_CP, MODEL_TASKDEF, MODEL_INSTANCE, MODEL_TASK, MODEL_FAMILY, MODEL_SERVICE,
+	MODEL_AS_LC, MODEL_AS_GROUP, MODEL_AS_POLICY,
 };
 
 /* An entry of the dirty set: an object to write, or an id to delete. */
@@ -500,6 +537,8 @@ struct model {
 	size_t n_svc_queue, cap_svc_queue;
 	int64_t svc_next_due;      /* the soonest service deadline, 0 if none (may be early) */
 	uint64_t svc_gen;          /* capacity_gen when services last looked */
+	int64_t cas_next_at;       /* the next managed scaling evaluation, 0: at once */
+	int64_t infra_next_due;    /* the soonest Auto Scaling instance deadline, 0 if none (may be early) */
 	long svc_watch;            /* services that watch capacity (DAEMON, or a start found no room); may be high */
 	struct model_change *changes;
 	size_t n_changes, cap_changes;
@@ -526,6 +565,11 @@ void model_dirty_cp(struct model *m, struct capacity_provider *cp);
  * pointers stay valid until the model changes again. */
 struct model_change *model_take_dirty(struct model *m, size_t *n);
 void model_changes_free(struct model_change *c, size_t n);
+/* For the model's own files (model_as.c): append a change (obj, or a
+ * deletion with a heap del_id), and drop a pending write of obj before it
+ * is freed. */
+void model_change_push(struct model *m, enum model_kind kind, void *obj, char *del_id);
+void model_change_forget(struct model *m, void *obj);
 
 /* Create and index a cluster (status ACTIVE, no settings). The caller fills
  * the rest.  An existing entry with the same name is freed first. */

@@ -39,8 +39,9 @@ static void set_body(struct http_req *r, int status, const char *ctype, char *bo
 
 /* The region of a SigV4 Authorization header's credential scope:
  * "AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/SERVICE/aws4_request, ..."
- * Writes it into out and returns 1, or returns 0 when there is none. */
-static int auth_region(const char *auth, char *out, size_t len)
+ * Writes it into out and returns 1, or returns 0 when there is none.
+ * awsquery.c takes the region the same way. */
+int awsjson_auth_region(const char *auth, char *out, size_t len)
 {
 	if (!auth)
 		return 0;
@@ -63,6 +64,41 @@ static int auth_region(const char *auth, char *out, size_t len)
 	memcpy(out, p, (size_t)(end - p));
 	out[end - p] = '\0';
 	return 1;
+}
+
+/* Append to head (which it frees) the last managed scaling evaluation of
+ * every (cluster, capacity provider): its CapacityProviderReservation and
+ * the group's desired and in-service counts. */
+static char *scaling_metrics(struct server *srv, char *head)
+{
+	static const char *const names[3] = {
+		"berth_capacity_provider_reservation", "berth_capacity_provider_desired_capacity",
+		"berth_capacity_provider_in_service"};
+	static const char *const help[3] = {
+		"CapacityProviderReservation at the last managed scaling evaluation.",
+		"The Auto Scaling group's desired capacity after it.",
+		"The group's InService instances after it."};
+	char *out = head;
+	for (int k = 0; k < 3; k++) {
+		char *t = xasprintf("%s# HELP %s %s\n# TYPE %s gauge\n", out, names[k], help[k], names[k]);
+		free(out);
+		out = t;
+		for (size_t i = 0; i < srv->model.regions.n; i++) {
+			const struct region *rg = srv->model.regions.v[i].val;
+			for (size_t j = 0; j < rg->cas.n; j++) {
+				const struct cas_state *st = rg->cas.v[j].val;
+				if (!st->n)
+					continue;
+				const struct cas_sample *s = model_cas_sample_at(st, 0);
+				double v = k == 0 ? s->cpr : k == 1 ? (double)s->desired : (double)s->in_service;
+				t = xasprintf("%s%s{region=\"%s\",cluster=\"%s\",capacity_provider=\"%s\"} %g\n", out,
+					      names[k], rg->name, st->cluster, st->provider, v);
+				free(out);
+				out = t;
+			}
+		}
+	}
+	return out;
 }
 
 static void metrics(struct server *srv, struct http_req *r)
@@ -91,7 +127,8 @@ static void metrics(struct server *srv, struct http_req *r)
 		(unsigned long long)srv->stats.requests, (unsigned long long)srv->stats.errors,
 		(unsigned long long)srv->stats.commits, (unsigned long long)srv->stats.commit_records,
 		(double)srv->stats.commit_us_total / 1e6, clusters, cps);
-	set_body(r, 200, "text/plain; version=0.0.4", b);
+	char *all = scaling_metrics(srv, b);
+	set_body(r, 200, "text/plain; version=0.0.4", all);
 }
 
 static void plain_http(struct server *srv, struct http_req *r)
@@ -146,16 +183,10 @@ static bool json_has_nul_escape(const char *body, size_t n)
 int awsjson_call(struct api_ctx *ctx, struct http_req *r)
 {
 	if (!r->target) {
-		if (r->ctype && strstr(r->ctype, "x-www-form-urlencoded")) {
-			/* AWS Query protocol (Auto Scaling): not served yet. */
-			char *b = xasprintf("<ErrorResponse xmlns=\"http://autoscaling.amazonaws.com/doc/2011-01-01/\">"
-					    "<Error><Type>Sender</Type><Code>InvalidAction</Code>"
-					    "<Message>Berth does not serve the Auto Scaling API yet.</Message></Error>"
-					    "<RequestId>%s</RequestId></ErrorResponse>",
-					    r->request_id);
-			set_body(r, 400, "text/xml", b);
-			return ERR_INVALID_ACTION;
-		}
+		/* A form body without a target: the AWS Query protocol
+		 * (Auto Scaling). */
+		if (r->ctype && strstr(r->ctype, "x-www-form-urlencoded"))
+			return awsquery_call(ctx, r);
 		awsjson_error(r, ERR_UNKNOWN_OPERATION,
 			      "Missing X-Amz-Target header: it names the operation (AmazonEC2ContainerServiceV20141113.<Action>).");
 		return ERR_UNKNOWN_OPERATION;
@@ -197,7 +228,7 @@ int awsjson_call(struct api_ctx *ctx, struct http_req *r)
 		}
 	}
 	char region[64];
-	if (auth_region(r->auth, region, sizeof region))
+	if (awsjson_auth_region(r->auth, region, sizeof region))
 		ctx->region = region;
 	struct err e;
 	err_clear(&e);
@@ -229,6 +260,7 @@ void awsjson_handle(struct server *srv, struct http_req *r)
 		.now = clock_now(&srv->clock),
 		.rng = &srv->rng,
 		.driver = srv->driver,
+		.infra = &infra_sim_ops,
 		.vclock = srv->clock.ops == &clock_virtual_ops ? &srv->vnow : NULL,
 	};
 	int code = awsjson_call(&ctx, r);

@@ -45,6 +45,8 @@ static const struct opt opts[] = {
 	{"clock", OPT_STR, O(clock), "real", 0, 0, "real, or virtual: time moves only when the extension action AdvanceClock says (deterministic runs)"},
 	{"clock-start", OPT_LONG, O(clock_start), "0", 0, 4102444800, "--clock virtual: the time it starts at, in seconds since 1970 (0: now)"},
 	{"seed", OPT_LONG, O(seed), "0", 0, 9007199254740991, "seed of the random numbers (ids, placement draws); 0: from the OS"},
+	{"timing", OPT_STR, O(timing), "ecs", 0, 0, "cluster auto scaling timing: ecs (1-minute metric, 15-minute scale-in, as AWS) or fast (the same logic on a 1-second period)"},
+	{"instance-boot-ms", OPT_LONG, O(instance_boot_ms), "60000", 0, 3600000, "sim: how long an Auto Scaling instance takes to boot and register (ecs timing; fast scales it down)"},
 	{"healthy-grace-ms", OPT_LONG, O(healthy_grace_ms), "40000", 0, 86400000, "a RUNNING service task without health checks counts as healthy after this (ECS: 40 s)"},
 	{"service-retention-s", OPT_LONG, O(service_retention_s), "3600", 0, 31536000, "how long deleted (INACTIVE) services stay describable"},
 	{"max-provisioning-tasks", OPT_LONG, O(max_provisioning_tasks), "500", 1, 1000000, "PROVISIONING tasks a cluster may hold"},

@@ -38,6 +38,8 @@ struct config {
 	char *clock;
 	long seed;
 	long clock_start;
+	char *timing;
+	long instance_boot_ms;
 	long healthy_grace_ms;
 	long service_retention_s;
 	long max_body_bytes;

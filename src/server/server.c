@@ -15,6 +15,8 @@
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "model/codec.h"
+#include "model/codec_as.h"
+#include "scaling/cas.h"
 #include "server/server.h"
 
 static const char *kind_name(enum model_kind k)
@@ -28,6 +30,9 @@ static const char *kind_name(enum model_kind k)
 	case MODEL_TASK: return "task";
 	case MODEL_FAMILY: return "task_family";
 	case MODEL_SERVICE: return "service";
+	case MODEL_AS_LC: return "as_launch_config";
+	case MODEL_AS_GROUP: return "as_group";
+	case MODEL_AS_POLICY: return "as_policy";
 	}
 	return "?";
 }
@@ -43,6 +48,9 @@ static cJSON *record_of(const struct model *model, const struct model_change *c)
 	case MODEL_TASK: return codec_task(model, c->obj, CODEC_RECORD);
 	case MODEL_FAMILY: return codec_family(c->obj);
 	case MODEL_SERVICE: return codec_svc(model, c->obj, CODEC_RECORD);
+	case MODEL_AS_LC: return codec_as_lc(c->obj, CODEC_RECORD);
+	case MODEL_AS_GROUP: return codec_as_group(model, c->obj, CODEC_RECORD);
+	case MODEL_AS_POLICY: return codec_as_policy(c->obj, CODEC_RECORD);
 	}
 	return NULL;
 }
@@ -67,6 +75,15 @@ static char *id_of(const struct model_change *c)
 		return model_record_id(f->region, f->name);
 	}
 	case MODEL_SERVICE: return codec_svc_record_id(c->obj);
+	case MODEL_AS_LC: {
+		const struct as_launch_config *lc = c->obj;
+		return model_record_id(lc->region, lc->name);
+	}
+	case MODEL_AS_GROUP: {
+		const struct as_group *g = c->obj;
+		return model_record_id(g->region, g->name);
+	}
+	case MODEL_AS_POLICY: return codec_as_policy_record_id(c->obj);
 	}
 	return NULL;
 }
@@ -192,6 +209,7 @@ static void on_advance(uv_timer_t *h)
 		.now = clock_now(&srv->clock),
 		.rng = &srv->rng,
 		.driver = srv->driver,
+		.infra = &infra_sim_ops,
 	};
 	int64_t next = api_advance(&ctx);
 	if (next)
@@ -342,6 +360,26 @@ static int load_record(void *arg, const char *kind, const char *id, int64_t rev,
 		}
 		la->svcs[la->n_svcs++] = j;
 		return 0;
+	} else if (strcmp(kind, "as_launch_config") == 0) {
+		struct as_launch_config *lc = codec_as_lc_from_record(j);
+		if (lc) {
+			struct region *r = model_region(m, lc->region);
+			as_lc_free(sidx_put(&r->as_lcs, lc->name, lc));
+		} else {
+			rc = -1;
+		}
+	} else if (strcmp(kind, "as_group") == 0) {
+		struct as_group *g = codec_as_group_from_record(j);
+		if (g)
+			model_as_group_load(m, model_region(m, g->region), g);
+		else
+			rc = -1;
+	} else if (strcmp(kind, "as_policy") == 0) {
+		struct as_policy *p = codec_as_policy_from_record(j);
+		if (p)
+			model_as_policy_load(model_region(m, p->region), p);
+		else
+			rc = -1;
 	} else if (strcmp(kind, "task") == 0) {
 		if (la->n_deferred == la->cap_deferred) {
 			la->cap_deferred = la->cap_deferred ? la->cap_deferred * 2 : 256;
@@ -424,6 +462,16 @@ int server_init(struct server *srv)
 		.healthy_grace_ms = srv->cfg.healthy_grace_ms,
 		.service_retention_ms = srv->cfg.service_retention_s * 1000,
 	};
+	enum scaling_cas_timing_mode tm;
+	if (scaling_cas_timing_parse(srv->cfg.timing, &tm)) {
+		log_error("--timing %s: expected ecs or fast", srv->cfg.timing);
+		return -1;
+	}
+	struct scaling_cas_timing timing = scaling_cas_timing(tm, 0, 0);
+	srv->acfg.cas_period_ms = timing.period_ms;
+	srv->acfg.cas_low_datapoints = timing.low_datapoints;
+	srv->acfg.cas_timescale = (double)timing.period_ms / SCALING_CAS_ECS_PERIOD_MS;
+	srv->acfg.instance_boot_ms = (int64_t)((double)srv->cfg.instance_boot_ms * srv->acfg.cas_timescale);
 	if (strcmp(srv->cfg.driver, "sim") != 0) {
 		log_error("--driver %s: unknown driver (available: sim)", srv->cfg.driver);
 		return -1;
@@ -481,7 +529,7 @@ int server_init(struct server *srv)
 	struct model_change *loaded = model_take_dirty(&srv->model, &nloaded);
 	model_changes_free(loaded, nloaded);
 	struct api_ctx lctx = {.m = &srv->model, .cfg = &srv->acfg, .region = srv->cfg.region,
-			       .now = clock_now(&srv->clock), .rng = &srv->rng, .driver = srv->driver};
+			       .now = clock_now(&srv->clock), .rng = &srv->rng, .driver = srv->driver, .infra = &infra_sim_ops};
 	api_loaded(&lctx);
 	if (uv_loop_init(&srv->loop)) {
 		log_error("cannot start the event loop");

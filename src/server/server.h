@@ -22,6 +22,7 @@
 #include "store/store.h"
 
 struct MHD_Daemon;
+struct vmodel;
 struct MHD_Connection;
 
 enum http_phase { HTTP_READING, HTTP_QUEUED, HTTP_READY };
@@ -119,8 +120,51 @@ int awsjson_call(struct api_ctx *ctx, struct http_req *r);
 void awsjson_handle(struct server *srv, struct http_req *r);
 /* Set r's answer to an AWS JSON 1.1 error. */
 void awsjson_error(struct http_req *r, int code, const char *msg);
+/* The region of a SigV4 Authorization header's credential scope
+ * ("Credential=AKID/DATE/REGION/SERVICE/aws4_request"): written into out
+ * (len bytes) and 1 returned, or 0 when there is none or it is malformed. */
+int awsjson_auth_region(const char *auth, char *out, size_t len);
+
+/* awsquery.c: the AWS Query protocol (Auto Scaling), reached from
+ * awsjson_call for a POST with a form body and no X-Amz-Target. */
+struct awsquery_param {
+	char *key, *val;                  /* percent-decoded, valid UTF-8 */
+};
+struct awsquery_form {
+	struct awsquery_param *v;
+	size_t n, cap;
+};
+/* Split a form body into its parameters, in order ('+' is a space; pairs
+ * without a name are skipped; a pair without '=' has the value "").  Fails
+ * with ValidationError on a malformed escape, invalid UTF-8, NUL or another
+ * character XML cannot carry (f is then empty).  Release f either way. */
+int awsquery_form_parse(const char *body, size_t len, struct awsquery_form *f, struct err *e);
+void awsquery_form_release(struct awsquery_form *f);
+/* The first value of parameter key, or NULL. */
+const char *awsquery_form_get(const struct awsquery_form *f, const char *key);
+/* The parameters as the JSON object of input shape `shape` of m (VSHAPE_NONE:
+ * an empty object): structure members `A.B`, lists `A.member.N`, maps
+ * `A.entry.N.key`/`.value`, scalars typed by their shape; parameters the
+ * shape does not name (Action, Version) are ignored.  Returns 0 with *out
+ * set (the caller frees it), or -1 with a ValidationError in e. */
+int awsquery_to_json(const struct vmodel *m, unsigned shape, const struct awsquery_form *f,
+		     cJSON **out, struct err *e);
+/* Does the Auto Scaling operation action have an output shape? */
+bool awsquery_has_output(const char *action);
+/* The XML answers, heap strings: <ActionResponse> with <ActionResult> (out's
+ * members; there, even empty, exactly when the operation has an output)
+ * and <ResponseMetadata>; <ErrorResponse>. */
+char *awsquery_render(const char *action, const cJSON *out, const char *request_id);
+char *awsquery_render_error(int code, const char *msg, const char *request_id);
+/* Set r's answer to a Query error (text/xml). */
+void awsquery_error(struct http_req *r, int code, const char *msg);
+/* Run r (a form body) against ctx's model through api_as_call and fill
+ * r's answer; the region comes from the SigV4 scope as in awsjson_call.
+ * Returns 0 or the error code answered. */
+int awsquery_call(struct api_ctx *ctx, struct http_req *r);
 
 /* The sim driver (driver_sim.c): tasks run in simulation. */
 extern const struct driver_ops driver_sim_ops;
+extern const struct infra_ops infra_sim_ops;
 
 #endif

@@ -431,8 +431,10 @@ def protocol_corners(b):
     assert raw(b, "DescribeClusters", '{"clusters": [1, null]}')[0] == 400
     assert raw(b, "ListClusters", '{"maxResults": 1e300}')[0] == 400
     assert raw(b, "ListClusters", '{"maxResults": 12345678901234567890}')[0] == 400
-    assert raw(b, None, "Action=DescribeAutoScalingGroups&Version=2011-01-01",
-               headers={"Content-Type": "application/x-www-form-urlencoded"})[0] == 400
+    # The Query protocol (Auto Scaling): an answer and an error.
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert raw(b, None, "Action=DescribeAutoScalingGroups&Version=2011-01-01", headers=form)[0] == 200
+    assert raw(b, None, "Action=DescribeAutoScalingGroups&MaxRecords=x", headers=form)[0] == 400
     for path in ("/", "/health", "/metrics"):
         assert raw(b, None, None, method="GET", path=path)[0] == 200
     assert raw(b, None, None, method="GET", path="/nope")[0] == 404

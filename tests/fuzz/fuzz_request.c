@@ -386,6 +386,21 @@ static bool live(enum model_kind kind, const void *obj)
 		const struct cluster *c = r ? model_cluster_find(r, s->cluster->name) : NULL;
 		return c && c == s->cluster && model_svc_find(c, s->name) == s;
 	}
+	case MODEL_AS_LC: {
+		const struct as_launch_config *lc = obj;
+		r = model_region_find(&fz.m, lc->region);
+		return r && model_as_lc_find(r, lc->name) == lc;
+	}
+	case MODEL_AS_GROUP: {
+		const struct as_group *g = obj;
+		r = model_region_find(&fz.m, g->region);
+		return r && model_as_group_find(r, g->name) == g;
+	}
+	case MODEL_AS_POLICY: {
+		const struct as_policy *p = obj;
+		r = model_region_find(&fz.m, p->region);
+		return r && model_as_policy_find(r, p->group, p->name) == p;
+	}
 	}
 	return false;
 }

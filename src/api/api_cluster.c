@@ -560,6 +560,34 @@ int api_list_clusters(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct 
 
 /* ---- DeleteCluster ---- */
 
+/* Has c an Auto Scaling policy of its own on some group? */
+static bool has_scaling_resources(const struct cluster *c)
+{
+	for (size_t i = 0; i < c->n_att; i++)
+		if (strcmp(c->att[i].type, "as_policy") == 0 && strcmp(c->att[i].status, "CREATED") == 0)
+			return true;
+	return false;
+}
+
+/* The deletion's end: INACTIVE, providers disassociated, attachments gone. */
+static void finish_delete(struct api_ctx *ctx, struct cluster *c)
+{
+	c->status = CLUSTER_INACTIVE;
+	c->deleted_at = ctx->now;
+	c->transition_at = 0;
+	api_wake(ctx, c->deleted_at + ctx->cfg->cluster_retention_ms);
+	cluster_set_cps(c, NULL, 0);
+	strategy_release(&c->default_strategy);
+	for (size_t i = 0; i < c->n_att; i++) {
+		free(c->att[i].type);
+		free(c->att[i].status);
+		kvlist_release(&c->att[i].details);
+	}
+	free(c->att);
+	c->att = NULL;
+	c->n_att = 0;
+}
+
 int api_delete_cluster(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct err *e)
 {
 	struct cluster *c;
@@ -578,21 +606,19 @@ int api_delete_cluster(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct
 		if (c->att_status && strcmp(c->att_status, "UPDATE_IN_PROGRESS") == 0)
 			return err_set(e, ERR_UPDATE_IN_PROGRESS,
 				       "The specified cluster is in a busy state. Cluster attachments must be in UPDATE_COMPLETE or UPDATE_FAILED state before they can be updated. Wait and try again.");
-		c->status = CLUSTER_INACTIVE;
 		c->deleted_at = ctx->now;
-		c->transition_at = 0;
-		api_wake(ctx, c->deleted_at + ctx->cfg->cluster_retention_ms);
-		/* Its providers are disassociated and their resources removed. */
-		cluster_set_cps(c, NULL, 0);
-		strategy_release(&c->default_strategy);
-		for (size_t i = 0; i < c->n_att; i++) {
-			free(c->att[i].type);
-			free(c->att[i].status);
-			kvlist_release(&c->att[i].details);
+		if (has_scaling_resources(c)) {
+			/* Its scaling policies go first: DEPROVISIONING, then
+			 * INACTIVE when the update completes. */
+			for (size_t i = 0; i < c->n_att; i++) {
+				free(c->att[i].status);
+				c->att[i].status = xstrdup("DELETING");
+			}
+			c->status = CLUSTER_DEPROVISIONING;
+			begin_update(ctx, c);
+		} else {
+			finish_delete(ctx, c);
 		}
-		free(c->att);
-		c->att = NULL;
-		c->n_att = 0;
 		model_dirty_cluster(ctx->m, c);
 	}
 	*out = wrap_cluster(c, CLUSTER_ECHO);
@@ -710,6 +736,10 @@ int api_put_cluster_capacity_providers(struct api_ctx *ctx, const cJSON *in, cJS
 	set_strategy(c, strat);
 	if (sync_attachments(ctx, c) || !same)
 		begin_update(ctx, c);
+	/* Resources of removed providers being deleted: DEPROVISIONING. */
+	for (size_t i = 0; i < c->n_att && c->status == CLUSTER_ACTIVE; i++)
+		if (strcmp(c->att[i].type, "as_policy") == 0 && strcmp(c->att[i].status, "DELETING") == 0)
+			c->status = CLUSTER_DEPROVISIONING;
 	model_dirty_cluster(ctx->m, c);
 	*out = wrap_cluster(c, CLUSTER_ECHO);
 	return 0;
@@ -798,6 +828,13 @@ int64_t api_cluster_advance(struct api_ctx *ctx, struct region *r)
 		} else if (c->transition_at) {
 			if (c->transition_at <= ctx->now) {
 				bool failed = realize_attachments(ctx, r, c);
+				if (c->status == CLUSTER_DEPROVISIONING && c->deleted_at) {
+					/* a deletion whose scaling policies are gone */
+					finish_delete(ctx, c);
+					model_dirty_cluster(ctx->m, c);
+					i++;
+					continue;
+				}
 				if (failed)
 					c->status = CLUSTER_FAILED;
 				else if (c->status == CLUSTER_PROVISIONING || c->status == CLUSTER_DEPROVISIONING ||

@@ -8,8 +8,8 @@
  * agent would.  An instance told to terminate leaves its cluster first:
  * with managed draining (the provider's managedDraining) it goes DRAINING
  * and waits until no service task runs on it, the services having replaced
- * them elsewhere; then it is deregistered (its tasks stop) and, a step
- * later, Terminated. */
+ * them elsewhere (at most the draining hook's hour); then it is deregistered
+ * (its tasks stop) and, a step later, Terminated. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +125,17 @@ static bool runs_service_task(const struct container_instance *ci)
 	return false;
 }
 
+/* Managed draining waits at most the lifecycle hook's heartbeat, 3600 s
+ * (ECS-SEMANTICS §8.1: then the hook's default result, CONTINUE). */
+#define DRAIN_HOOK_MS 3600000
+
+/* Has inst been terminating longer than the draining hook waits? */
+static bool drain_timed_out(const struct api_ctx *ctx, struct as_group *g, const struct as_instance *inst)
+{
+	const struct as_activity *a = inst->activity[0] ? model_as_activity_find(g, inst->activity) : NULL;
+	return a && ctx->now - a->start >= (int64_t)((double)DRAIN_HOOK_MS * ctx->cfg->cas_timescale);
+}
+
 /* Leave the cluster: drain first with managed draining, then deregister;
  * Terminated a step later. */
 static void leave(struct api_ctx *ctx, struct as_group *g, struct as_instance *inst)
@@ -134,7 +145,8 @@ static void leave(struct api_ctx *ctx, struct as_group *g, struct as_instance *i
 	cluster_of(ctx, g, &cp);
 	const char *saved = ctx->region;
 	ctx->region = g->region;
-	if (ci && ci->status != CI_INACTIVE && cp && cp->cur.draining && runs_service_task(ci)) {
+	if (ci && ci->status != CI_INACTIVE && cp && cp->cur.draining && runs_service_task(ci) &&
+	    !drain_timed_out(ctx, g, inst)) {
 		if (ci->status == CI_ACTIVE) {
 			cJSON *in = cJSON_CreateObject();
 			cJSON_AddStringToObject(in, "cluster", ci->cluster);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/api_task.h"
 #include "api/validate.h"
 
 static const struct api_action actions[] = {
@@ -75,6 +76,9 @@ int64_t api_advance(struct api_ctx *ctx)
 	}
 	/* Auto Scaling instances booting or leaving, then managed scaling. */
 	sooner(&next, api_infra_advance(ctx));
+	/* Instances that just registered take the waiting tasks before the
+	 * evaluation counts those as still needing room. */
+	api_place_waiting(ctx);
 	sooner(&next, api_cas_advance(ctx));
 	/* Services last: they see this turn's tasks and instances. */
 	sooner(&next, api_svc_advance(ctx));

@@ -7,8 +7,9 @@
  * a DAEMON service's), the provider's PROVISIONING tasks in the cluster and
  * its settings go to the pure core (scaling/cas.c), and its answer is
  * applied: scale-in protection set and cleared (managed termination
- * protection), the group's desired capacity set (the group then launches or
- * terminates, honouring protection).  Each evaluation is kept in the
+ * protection), the group's desired capacity raised (the group launches), or
+ * on scale-in exactly the empty unprotected instances the core chose
+ * terminated with a decrement each.  Each evaluation is kept in the
  * provider's history (BerthExtensions_v1.GetScalingHistory, /metrics). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +95,20 @@ static size_t waiting_tasks(const struct cluster *c, const char *cp, struct scal
 	return n;
 }
 
+/* TerminateInstanceInAutoScalingGroup with ShouldDecrementDesiredCapacity,
+ * as the request would do it. */
+static void terminate(struct api_ctx *ctx, const struct as_instance *inst)
+{
+	cJSON *in = cJSON_CreateObject(), *out = NULL;
+	cJSON_AddStringToObject(in, "InstanceId", inst->id);
+	cJSON_AddBoolToObject(in, "ShouldDecrementDesiredCapacity", true);
+	struct err e;
+	err_clear(&e);
+	api_as_call(ctx, "TerminateInstanceInAutoScalingGroup", in, &out, &e);
+	cJSON_Delete(in);
+	cJSON_Delete(out);
+}
+
 static void evaluate(struct api_ctx *ctx, struct region *r, struct cluster *c, struct capacity_provider *cp,
 		     struct as_group *g)
 {
@@ -144,10 +159,15 @@ static void evaluate(struct api_ctx *ctx, struct region *r, struct cluster *c, s
 		api_as_set_protection(ctx, ip[res.protect[i]], true);
 	for (size_t i = 0; nt && i < res.n_unprotect; i++)
 		api_as_set_protection(ctx, ip[res.unprotect[i]], false);
-	if (nt && res.desired != (unsigned long)g->desired) {
+	if (nt && res.desired > (unsigned long)g->desired) {
 		struct err e;
 		err_clear(&e);
 		api_as_set_desired(ctx, g, (int)res.desired, &e);
+	} else if (nt && res.desired < (unsigned long)g->desired) {
+		/* Scale-in takes exactly the empty unprotected instances the
+		 * core chose, each with a decrement of the desired capacity. */
+		for (size_t i = 0; i < res.n_terminate; i++)
+			terminate(ctx, ip[res.terminate[i]]);
 	}
 	size_t in_service = 0, now_n;
 	struct as_instance *const *after = api_as_instances(g, &now_n);

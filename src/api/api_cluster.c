@@ -776,15 +776,14 @@ static bool realize_attachments(struct api_ctx *ctx, struct region *r, struct cl
 	bool failed = false;
 	for (size_t i = 0; i < c->n_att; i++) {
 		struct attachment *a = &c->att[i];
-		if (strcmp(a->type, "as_policy") != 0)
-			continue;
+		bool policy = strcmp(a->type, "as_policy") == 0;
 		const char *who = kvlist_get(&a->details, "capacityProviderName");
 		struct capacity_provider *cp = who ? model_cp_find(r, who) : NULL;
 		struct as_group *g = cp && cp->asg_name ? api_as_group_find(ctx, cp->asg_name) : NULL;
 		if (g && g->deleting)
 			g = NULL;
 		if (strcmp(a->status, "DELETING") == 0) {
-			struct as_policy *p = g ? api_as_find_managed_policy(ctx, g, c->name, cp->name) : NULL;
+			struct as_policy *p = g && policy ? api_as_find_managed_policy(ctx, g, c->name, cp->name) : NULL;
 			if (p)
 				api_as_delete_policy(ctx, g, p->name);
 			continue;
@@ -795,9 +794,19 @@ static bool realize_attachments(struct api_ctx *ctx, struct region *r, struct cl
 		if (!g) {
 			free(a->status);
 			a->status = xstrdup("FAILED");
+			kvlist_del(&a->details, "scalingPolicyName");
 			kvlist_set(&a->details, "statusReason",
 				   "The Auto Scaling group of the capacity provider was not found.");
 			failed = true;
+			continue;
+		}
+		kvlist_del(&a->details, "statusReason");
+		if (!policy) {
+			/* managed draining: its lifecycle hook is the sim driver's draining */
+			if (strcmp(a->status, "FAILED") == 0) {
+				free(a->status);
+				a->status = xstrdup("CREATED");
+			}
 			continue;
 		}
 		struct as_policy *p = api_as_put_managed_policy(ctx, g, c->name, cp->name, cp->cur.ms.target_capacity,

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "api/api.h"
+#include "api/api_task.h"
 #include "model/model_as.h"
 #include "server/server.h"
 
@@ -158,6 +159,16 @@ int main(void)
 		now_ms += 60000;
 	}
 	qsort(ev, REPEAT, sizeof ev[0], by_double);
+	/* Capacity moved, still no room: the waiting tasks look again. */
+	m.capacity_gen++;
+	{
+		struct api_ctx ctx = ctx_now();
+		double a = cpu_s();
+		api_place_waiting(&ctx);
+		printf("cas: %d waiting tasks look for room after a capacity change (none fits): %.1f ms\n", TASKS,
+		       (cpu_s() - a) * 1e3);
+		drop_dirty();
+	}
 	const struct cas_state *st = model_cas_state_find(r, "c", "cp");
 	const struct cas_sample *last = st ? model_cas_sample_at(st, 0) : NULL;
 	printf("cas: one evaluation over %d instances and %d PROVISIONING tasks (%d shapes): best %.2f ms, "

@@ -1004,8 +1004,9 @@ done:
 
 /* ---- tasks waiting for capacity ---- */
 
-/* Try to place one waiting task on its provider's instances. */
-static void retry_one(struct api_ctx *ctx, struct region *r, struct task *t)
+/* Try to place one waiting task on its provider's instances; false if it
+ * found no room. */
+static bool retry_one(struct api_ctx *ctx, struct region *r, struct task *t)
 {
 	struct run rn;
 	memset(&rn, 0, sizeof rn);
@@ -1018,7 +1019,7 @@ static void retry_one(struct api_ctx *ctx, struct region *r, struct task *t)
 	err_clear(&e);
 	if (pspec_parse(&rn.ps, t->td, api_get(t->placement, "placementConstraints"),
 			api_get(t->placement, "placementStrategy"), &e))
-		return;
+		return false;
 	struct cands cs;
 	cands_build(&cs, t->cluster, LT_EC2, t->cp_name, &rn.ps, t->group, t->td);
 	rn.shape.cpu = t->cpu;
@@ -1040,6 +1041,25 @@ static void retry_one(struct api_ctx *ctx, struct region *r, struct task *t)
 	}
 	cands_free(&cs);
 	pspec_free(&rn.ps);
+	return res.reason == SCHED_PLACE_OK;
+}
+
+/* Waiting tasks alike in everything placement looks at: when one finds no
+ * room, the others of its kind do not look (a pass over 100,000 waiting
+ * tasks costs one placement per kind, not one per task). */
+struct waiting_kind {
+	const struct task_def *td;
+	const char *cp, *group;
+	int cpu, memory;
+};
+
+static bool kind_failed(const struct waiting_kind *failed, size_t n, const struct task *t)
+{
+	for (size_t i = 0; i < n; i++)
+		if (failed[i].td == t->td && failed[i].cp == t->cp_name && failed[i].group == t->group &&
+		    failed[i].cpu == t->cpu && failed[i].memory == t->memory)
+			return true;
+	return false;
 }
 
 void api_place_waiting(struct api_ctx *ctx)
@@ -1052,11 +1072,21 @@ void api_place_waiting(struct api_ctx *ctx)
 			struct cluster *c = r->clusters.v[k].val;
 			if (!c->waiting_tasks || c->placed_gen == ctx->m->capacity_gen)
 				continue;
+			struct waiting_kind *failed = NULL;
+			size_t nf = 0, capf = 0;
 			for (size_t j = 0; j < c->active.n && c->waiting_tasks; j++) {
 				struct task *t = c->active.v[j];
-				if (t && api_task_waiting(t))
-					retry_one(ctx, r, t);
+				if (!t || !api_task_waiting(t) || (!t->placement && kind_failed(failed, nf, t)))
+					continue;
+				if (retry_one(ctx, r, t) || t->placement)
+					continue;
+				if (nf == capf) {
+					capf = capf ? capf * 2 : 16;
+					failed = xrealloc(failed, capf * sizeof *failed);
+				}
+				failed[nf++] = (struct waiting_kind){t->td, t->cp_name, t->group, t->cpu, t->memory};
 			}
+			free(failed);
 			c->placed_gen = ctx->m->capacity_gen;
 		}
 	}

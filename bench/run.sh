@@ -19,6 +19,9 @@
 #   5. bench/tasks.py: RunTask(count=10) calls/s and ListTasks against 1,000,
 #      10,000 and 100,000 tasks, berthd and moto (own servers); with
 #      BENCH_MILLION=1 also tasks.py --million (RSS per task, 1,000,000 tasks).
+#   6. bench/services.py: 5,000 services of 10 tasks each to steady state
+#      (time, berthd CPU, RSS), CreateService and DescribeServices calls/s,
+#      berthd and moto (own servers); BENCH_SVC=0 skips it.
 #
 # Environment (defaults in brackets):
 #   BENCH_SECONDS [10]   measured wrk run per workload and server
@@ -305,6 +308,7 @@ if [ "${BENCH_PLACE:-1}" = 1 ]; then
 	say "placement core: sh bench/place_run.sh"
 	fg_run sh "$HERE/place_run.sh" || die "bench/place_run.sh failed"
 fi
+[ "${BENCH_CAS:-1}" = 1 ] && { say "managed scaling core: sh bench/cas_run.sh"; fg_run sh "$HERE/cas_run.sh" || die "bench/cas_run.sh failed"; }
 if [ "${BENCH_TASKS:-1}" = 1 ]; then
 	TASKS_ARGS="--berthd $BERTHD --store-sync $SYNC --threads $WTHREADS --connections $CONNS --warmup $WARM"
 	[ "$MOTO" = 1 ] || TASKS_ARGS="$TASKS_ARGS --no-moto"
@@ -316,5 +320,17 @@ if [ "${BENCH_TASKS:-1}" = 1 ]; then
 		# shellcheck disable=SC2086
 		fg_run python3 "$HERE/tasks.py" --million $TASKS_ARGS || die "bench/tasks.py --million failed"
 	fi
+fi
+
+# ---------------------------------------------------------------- services (issue 4)
+# services.py: BENCH_SVC_SERVICES (5,000) services x BENCH_SVC_TASKS (10)
+# tasks to steady state, CreateService and DescribeServices calls/s, berthd
+# and moto; it starts and stops its own servers.
+if [ "${BENCH_SVC:-1}" = 1 ]; then
+	SVC_ARGS="--berthd $BERTHD --store-sync $SYNC --threads $WTHREADS --connections $CONNS --warmup $WARM"
+	[ "$MOTO" = 1 ] || SVC_ARGS="$SVC_ARGS --no-moto"
+	say "services: python3 bench/services.py $SVC_ARGS"
+	# shellcheck disable=SC2086 # a word list (no spaces in BERTHD assumed)
+	fg_run python3 "$HERE/services.py" $SVC_ARGS || die "bench/services.py failed"
 fi
 exit "$TABLE_RC"

@@ -692,7 +692,8 @@ int api_put_cluster_capacity_providers(struct api_ctx *ctx, const cJSON *in, cJS
 	if (c) {
 		if (api_cluster_require_active(c, e))
 			return -1;
-		if (c->status != CLUSTER_ACTIVE)
+		/* A FAILED cluster may try again (its group may exist now). */
+		if (c->status != CLUSTER_ACTIVE && c->status != CLUSTER_FAILED)
 			return err_set(e, ERR_CLIENT, "Cluster was not ACTIVE.");
 		if (c->att_status && strcmp(c->att_status, "UPDATE_IN_PROGRESS") == 0)
 			return err_set(e, ERR_UPDATE_IN_PROGRESS,
@@ -734,7 +735,10 @@ int api_put_cluster_capacity_providers(struct api_ctx *ctx, const cJSON *in, cJS
 	cluster_set_cps(c, names, n);
 	free(names);
 	set_strategy(c, strat);
-	if (sync_attachments(ctx, c) || !same)
+	bool retry = false;
+	for (size_t i = 0; i < c->n_att; i++)
+		retry = retry || strcmp(c->att[i].status, "FAILED") == 0;
+	if (sync_attachments(ctx, c) || !same || retry)
 		begin_update(ctx, c);
 	/* Resources of removed providers being deleted: DEPROVISIONING. */
 	for (size_t i = 0; i < c->n_att && c->status == CLUSTER_ACTIVE; i++)

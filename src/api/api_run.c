@@ -709,7 +709,7 @@ static int resolve_capacity(struct api_ctx *ctx, struct run *rn, const cJSON *in
 	const char *lt = api_str(in, "launchType");
 	struct cluster *c = rn->c;
 	*owned = NULL;
-	if (cJSON_GetArraySize(strategy) > 0 || (strategy && lt)) {
+	if (cJSON_GetArraySize(strategy) > 0) { /* [] is no strategy */
 		if (api_strategy_check(ctx, strategy, c->cps, c->n_cps, SCHED_USE_EXPLICIT, lt != NULL, e))
 			return -1;
 		return lanes_from_strategy(ctx, rn->r, strategy, count, lanes, n);

@@ -99,7 +99,9 @@ static int resolve_capacity(struct api_ctx *ctx, struct cluster *c, const cJSON 
 	const char *lt = api_str(in, "launchType");
 	cap->launch_type = -1;
 	cap->strategy = NULL;
-	if (cJSON_GetArraySize(strategy) > 0 || (strategy && lt)) {
+	/* An empty strategy is no strategy (Terraform sends [] beside a
+	 * launch type, and ECS takes it). */
+	if (cJSON_GetArraySize(strategy) > 0) {
 		if (daemon && cJSON_GetArraySize(strategy) > 0)
 			return err_set(e, ERR_INVALID_PARAMETER,
 				       "Capacity provider strategies are not supported for services using the DAEMON scheduling strategy.");

@@ -300,10 +300,12 @@ static void start(struct api_ctx *ctx, struct service *s, const struct snap *sn,
 {
 	const struct deployment *d = &s->deps[a->deployment];
 	struct svc_start st = {.svc = s, .dep = d, .count = a->count};
-	if (a->instance != SCHED_SERVICE_NONE)
+	if (a->instance != SCHED_SERVICE_NONE && a->instance < sn->n_inst)
 		st.ci = sn->inst[a->instance];
 	if (d->launch_type >= 0) {
 		st.lt = (enum launch_type)d->launch_type;
+	} else if (a->provider < 0 || (size_t)a->provider >= d->strategy.n) {
+		return; /* a deployment with neither: nothing to start on */
 	} else {
 		st.cp = d->strategy.v[a->provider].provider;
 		st.lt = cp_is_builtin(st.cp) ? LT_FARGATE : LT_EC2;

@@ -12,18 +12,19 @@ struct counts {
 	long running, pending;
 };
 
-/* Tasks of deployment d (NULL: every deployment) by lastStatus; tasks whose
- * desiredStatus is STOPPED count for nothing, as in ECS. */
+/* Tasks of deployment d (NULL: every deployment) by lastStatus: running
+ * counts tasks whose lastStatus is RUNNING (also one being stopped, until it
+ * leaves RUNNING), pending those not yet RUNNING that are still wanted. */
 static struct counts count_tasks(const struct service *s, const struct deployment *d)
 {
 	struct counts k = {0, 0};
 	for (size_t i = 0; i < s->n_tasks; i++) {
 		const struct task *t = s->tasks[i];
-		if (t->desired == TS_STOPPED || (d && t->started_by != d->iid))
+		if (d && t->started_by != d->iid)
 			continue;
 		if (t->last == TS_RUNNING)
 			k.running++;
-		else if (t->last < TS_RUNNING)
+		else if (t->last < TS_RUNNING && t->desired != TS_STOPPED)
 			k.pending++;
 	}
 	return k;

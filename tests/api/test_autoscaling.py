@@ -5,12 +5,17 @@ override's instance type), scale-out and scale-in with scale-in protection,
 SetInstanceProtection, TerminateInstanceInAutoScalingGroup, activities
 newest first, DescribePolicies, deletion with and without ForceDelete,
 every action's error paths with Auto Scaling's codes, pagination
-(MaxRecords / NextToken), and a restart that keeps it all.  Without the
-lead's infrastructure driver instances are in service at once."""
+(MaxRecords / NextToken), and a restart that keeps it all.
+
+Instances boot and terminate through the sim infrastructure driver; the
+shared berthd runs with --instance-boot-ms 0, so Pending -> InService and
+Terminating -> Terminated still take a loop turn or a few milliseconds.
+describe() and instances() therefore wait for the group to settle (every
+instance InService, none Pending or Terminating) before returning it."""
 import itertools
 import re
 
-from harness import main, expect_error, fresh, ACCOUNT, REGION
+from harness import main, expect_error, berthd_args, wait_until, ACCOUNT, REGION
 
 _seq = itertools.count(1)
 ZONES = ["us-east-1a", "us-east-1b", "us-east-1c"]
@@ -42,14 +47,30 @@ def group(b, name=None, desired=None, zones=ZONES[:2], min_size=0, max_size=10, 
     return name
 
 
-def describe(b, name):
+def describe_now(b, name):
     gs = asc(b).describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"]
     assert len(gs) == 1, gs
     return gs[0]
 
 
+def describe(b, name):
+    """The group once every instance has finished its transition: the sim
+    driver boots and terminates instances on a later loop turn."""
+    def settled():
+        g = describe_now(b, name)
+        return g if all(i["LifecycleState"] == "InService" for i in g["Instances"]) else None
+    return wait_until(settled, what="group %s settled" % name)
+
+
 def instances(b, name):
     return describe(b, name)["Instances"]
+
+
+def wait_gone(b, name):
+    """A group being deleted stays (Status "Delete in progress") until its
+    instances have terminated."""
+    wait_until(lambda: asc(b).describe_auto_scaling_groups(
+        AutoScalingGroupNames=[name])["AutoScalingGroups"] == [], what="group %s deleted" % name)
 
 
 def zone_counts(insts):
@@ -394,7 +415,9 @@ def test_terminate_instance(b):
 def test_scaling_activities(b):
     c = asc(b)
     name = group(b, desired=2)
+    describe(b, name)
     c.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=1)
+    describe(b, name)  # the termination's activity ends with the instance
     acts = c.describe_scaling_activities(AutoScalingGroupName=name)["Activities"]
     assert len(acts) == 3
     assert acts[0]["Description"].startswith("Terminating EC2 instance: i-")
@@ -439,12 +462,12 @@ def test_delete_group(b):
                  message="You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group.")
     ids = [i["InstanceId"] for i in instances(b, name)]
     c.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
-    assert c.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"] == []
+    wait_gone(b, name)
     assert c.describe_auto_scaling_instances(InstanceIds=ids)["AutoScalingInstances"] == []
     c.delete_launch_configuration(LaunchConfigurationName=l)
     empty = group(b)
     c.delete_auto_scaling_group(AutoScalingGroupName=empty)
-    assert c.describe_auto_scaling_groups(AutoScalingGroupNames=[empty])["AutoScalingGroups"] == []
+    wait_gone(b, empty)
     expect_error("ValidationError", c.delete_auto_scaling_group, AutoScalingGroupName=empty,
                  message="AutoScalingGroup name not found")
     # the name can be used again
@@ -482,6 +505,7 @@ def test_aws_cli(b):
     rc, _, err = b.cli("autoscaling", "delete-auto-scaling-group", "--auto-scaling-group-name", name, check=False)
     assert rc != 0 and "ResourceInUse" in err, err
     b.cli("autoscaling", "delete-auto-scaling-group", "--auto-scaling-group-name", name, "--force-delete")
+    wait_gone(b, name)
     _, out, _ = b.cli("autoscaling", "describe-auto-scaling-groups", "--auto-scaling-group-names", name)
     assert out["AutoScalingGroups"] == []
     b.cli("autoscaling", "delete-launch-configuration", "--launch-configuration-name", l)
@@ -489,7 +513,7 @@ def test_aws_cli(b):
     assert rc != 0 and "ValidationError" in err and "Launch configuration name not found" in err, err
 
 
-@fresh
+@berthd_args("--instance-boot-ms", "0")
 def test_restart_keeps_everything(b):
     c = asc(b)
     l = lc(b, itype="m6g.large", SecurityGroups=["sg-9"])
@@ -501,6 +525,8 @@ def test_restart_keeps_everything(b):
     c.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=3)
     mixed = group(b, desired=1, MixedInstancesPolicy={"LaunchTemplate": {
         "LaunchTemplateSpecification": {"LaunchTemplateName": "lt-r"}, "Overrides": [{"InstanceType": "t3.small"}]}})
+    describe(b, name)
+    describe(b, mixed)
     before = {
         "groups": c.describe_auto_scaling_groups()["AutoScalingGroups"],
         "lcs": c.describe_launch_configurations()["LaunchConfigurations"],
@@ -535,6 +561,7 @@ def test_restart_keeps_everything(b):
     assert instances(b, mixed)[0]["InstanceType"] == "t3.small"
     # deletions survive too
     c.delete_auto_scaling_group(AutoScalingGroupName=mixed, ForceDelete=True)
+    wait_gone(b, mixed)
     b.restart()
     c = asc(b)
     assert c.describe_auto_scaling_groups(AutoScalingGroupNames=[mixed])["AutoScalingGroups"] == []

@@ -37,9 +37,30 @@ def asg_arn(group, uuid="5f4b3c2a-1111-2222-3333-444455556666"):
     return "arn:aws:autoscaling:%s:%s:autoScalingGroup:%s:autoScalingGroupName/%s" % (REGION, ACCOUNT, uuid, group)
 
 
+def make_group(b, name):
+    """An Auto Scaling group without instances (DesiredCapacity 0): a cluster
+    that associates a provider with managed scaling or managed draining
+    needs its group, or the association fails."""
+    asc = b.client("autoscaling")
+    if asc.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"]:
+        return name
+    asc.create_launch_configuration(LaunchConfigurationName="lc-" + name, ImageId="ami-12345678",
+                                    InstanceType="m5.large")
+    asc.create_auto_scaling_group(AutoScalingGroupName=name, LaunchConfigurationName="lc-" + name,
+                                  MinSize=0, MaxSize=10, DesiredCapacity=0, AvailabilityZones=[REGION + "a"])
+    return name
+
+
 def create(b, name, group=None, **asg):
     asg["autoScalingGroupArn"] = group or asg_arn("asg-" + name)
     return b.ecs.create_capacity_provider(name=name, autoScalingGroupProvider=asg)["capacityProvider"]
+
+
+def create_real(b, name, **asg):
+    """A provider over asg-<name>, a group made first: for providers a
+    cluster associates."""
+    make_group(b, "asg-" + name)
+    return create(b, name, **asg)
 
 
 def describe(b, ref, include=None):
@@ -474,7 +495,7 @@ def test_inactive_provider_purged_after_retention(b):
 
 def test_delete_associated_provider_fails_until_removed(b):
     name, cl = uniq(), uniq("cl")
-    create(b, name)
+    create_real(b, name)
     b.ecs.create_cluster(clusterName=cl)
     put(b, cl, ["FARGATE", name])
     reason = ASSOCIATED % cl
@@ -499,7 +520,7 @@ def test_delete_associated_provider_fails_until_removed(b):
 
 def test_provider_of_deleted_cluster_can_be_deleted(b):
     name, cl = uniq(), uniq("cl")
-    create(b, name)
+    create_real(b, name)
     b.ecs.create_cluster(clusterName=cl, capacityProviders=[name])
     assert b.ecs.delete_capacity_provider(capacityProvider=name)["capacityProvider"]["updateStatus"] == "DELETE_FAILED"
     wait_until(lambda: _settled(b, cl), what="cluster settled")
@@ -517,8 +538,8 @@ def test_delete_unknown(b):
 
 def test_managed_scaling_provider_on_one_cluster_only(b):
     managed, shared = uniq("ms"), uniq("sh")
-    create(b, managed, managedScaling={"status": "ENABLED"})
-    create(b, shared)
+    create_real(b, managed, managedScaling={"status": "ENABLED"})
+    create_real(b, shared)
     c1, c2, c3 = uniq("cl"), uniq("cl"), uniq("cl")
     b.ecs.create_cluster(clusterName=c1, capacityProviders=[managed, shared])
     b.ecs.create_cluster(clusterName=c2, capacityProviders=[shared])
@@ -541,8 +562,8 @@ def test_enabling_managed_scaling_on_a_shared_provider_refused(b):
     """A provider on two clusters cannot have managed scaling turned on:
     that would break the one-cluster rule of §3.8 behind the clusters' back."""
     shared, single = uniq("sh"), uniq("one")
-    create(b, shared)
-    create(b, single)
+    create_real(b, shared)
+    create_real(b, single)
     c1, c2 = uniq("cl"), uniq("cl")
     b.ecs.create_cluster(clusterName=c1, capacityProviders=[shared, single])
     b.ecs.create_cluster(clusterName=c2, capacityProviders=[shared])
@@ -569,7 +590,7 @@ def test_pending_enable_counts_against_sharing(b):
     """An update turning managed scaling on counts as soon as it is accepted:
     while it is pending the provider cannot join a second cluster, so a
     managed provider never ends up on two clusters."""
-    create(b, "p")
+    create_real(b, "p")
     b.ecs.create_cluster(clusterName="one", capacityProviders=["p"])
     b.ecs.create_cluster(clusterName="two")
     ans = b.ecs.update_capacity_provider(name="p", autoScalingGroupProvider={"managedScaling": {"status": "ENABLED"}})
@@ -591,8 +612,8 @@ def test_associated_provider_attachments_follow_settings(b):
     provider with managed scaling and one managed_draining per provider with
     managed draining (§2.4)."""
     ms, plain = uniq("ms"), uniq("pl")
-    create(b, ms, managedScaling={"status": "ENABLED"})
-    create(b, plain, managedDraining="DISABLED")
+    create_real(b, ms, managedScaling={"status": "ENABLED"})
+    create_real(b, plain, managedDraining="DISABLED")
     cl = uniq("cl")
     b.ecs.create_cluster(clusterName=cl, capacityProviders=[ms, plain])
     c = wait_until(lambda: _settled(b, cl), what="cluster settled")
@@ -606,7 +627,7 @@ def test_enabling_managed_scaling_adds_as_policy_attachment(b):
     provider that is already associated, and removes it when it is turned
     off."""
     name, cl = uniq(), uniq("cl")
-    create(b, name, managedDraining="DISABLED")
+    create_real(b, name, managedDraining="DISABLED")
     b.ecs.create_cluster(clusterName=cl, capacityProviders=[name])
     assert wait_until(lambda: _settled(b, cl), what="settled")["attachments"] == []
     b.ecs.update_capacity_provider(name=name, autoScalingGroupProvider={"managedScaling": {"status": "ENABLED"}})
@@ -614,8 +635,12 @@ def test_enabling_managed_scaling_adds_as_policy_attachment(b):
     c = wait_until(lambda: _settled(b, cl) if _settled(b, cl)["attachments"] else None, timeout=5,
                    what="as_policy attachment")
     assert [a["type"] for a in c["attachments"]] == ["as_policy"], c["attachments"]
+    asc = b.client("autoscaling")
+    pols = asc.describe_policies(AutoScalingGroupName="asg-" + name)["ScalingPolicies"]
+    assert [p["PolicyType"] for p in pols] == ["TargetTrackingScaling"], pols
     b.ecs.update_capacity_provider(name=name, autoScalingGroupProvider={"managedScaling": {"status": "DISABLED"}})
     wait_until(lambda: (_settled(b, cl) or {}).get("attachments") == [], timeout=5, what="as_policy removed")
+    assert asc.describe_policies(AutoScalingGroupName="asg-" + name)["ScalingPolicies"] == []
 
 
 # ---- persistence ----
@@ -624,8 +649,8 @@ def test_enabling_managed_scaling_adds_as_policy_attachment(b):
 def test_state_survives_restart(b):
     b.ecs.create_capacity_provider(name="keep", autoScalingGroupProvider={"autoScalingGroupArn": "grp-keep"},
                                    tags=[{"key": "a", "value": "1"}, {"key": "ü b", "value": "ç"}])
-    create(b, "pending", managedScaling={"status": "ENABLED", "targetCapacity": 90})
-    create(b, "failed")
+    create_real(b, "pending", managedScaling={"status": "ENABLED", "targetCapacity": 90})
+    create_real(b, "failed")
     create(b, "deleting", group=asg_arn("grp-deleting"))
     b.ecs.create_cluster(clusterName="holder")
     put(b, "holder", ["failed"])

@@ -34,8 +34,23 @@ def asg_arn(name, region=REGION):
             % (region, ACCOUNT, name))
 
 
+def make_group(b, name, region=REGION, max_size=10):
+    """An Auto Scaling group without instances (DesiredCapacity 0) over a
+    launch configuration of the same name."""
+    asc = b.client("autoscaling", region=region)
+    asc.create_launch_configuration(LaunchConfigurationName="lc-" + name, ImageId="ami-12345678",
+                                    InstanceType="m5.large")
+    asc.create_auto_scaling_group(AutoScalingGroupName=name, LaunchConfigurationName="lc-" + name,
+                                  MinSize=0, MaxSize=max_size, DesiredCapacity=0,
+                                  AvailabilityZones=[region + "a"])
+    return name
+
+
 def make_cp(b, name, managed=True, draining=None, ecs=None):
-    """An Auto Scaling group provider over a group of the same name."""
+    """An Auto Scaling group provider over the group asg-<name>, made first:
+    a cluster that associates a provider with managed scaling or managed
+    draining needs its group (ECS puts its scaling policy on it)."""
+    make_group(b, "asg-" + name, region=(ecs or b.ecs).meta.region_name)
     p = {"autoScalingGroupArn": asg_arn("asg-" + name),
          "managedScaling": {"status": "ENABLED" if managed else "DISABLED"}}
     if draining is not None:
@@ -49,6 +64,11 @@ def describe(b, name, include=(), ecs=None):
     out = (ecs or b.ecs).describe_clusters(clusters=[name], include=list(include))
     assert len(out["clusters"]) == 1, out
     return out["clusters"][0]
+
+
+def policies(b, group, region=REGION):
+    return b.client("autoscaling", region=region).describe_policies(
+        AutoScalingGroupName=group)["ScalingPolicies"]
 
 
 def failures(b, names, ecs=None):
@@ -579,12 +599,81 @@ def test_delete_frees_provider(b):
     assert cp["updateStatusReason"] == (
         "The capacity provider cannot be deleted because it is associated with cluster: holder. "
         "Remove the capacity provider from the cluster and try again.")
+    assert [p["PolicyType"] for p in policies(b, "asg-held")] == ["TargetTrackingScaling"]
+    # The cluster's scaling policy goes first (DEPROVISIONING), then the
+    # cluster is INACTIVE with its providers disassociated.
     d = b.ecs.delete_cluster(cluster="holder")["cluster"]
-    assert d["status"] == "INACTIVE" and d["capacityProviders"] == []
+    assert d["status"] == "DEPROVISIONING", d
+    d = wait_status(b, "holder", "INACTIVE")
+    assert d["capacityProviders"] == [] and d["attachments"] == [], d
+    assert policies(b, "asg-held") == []
     cp = b.ecs.delete_capacity_provider(capacityProvider="held")["capacityProvider"]
     assert cp["updateStatus"] == "DELETE_IN_PROGRESS", cp
     wait_until(lambda: b.ecs.describe_capacity_providers(capacityProviders=["held"])
                ["capacityProviders"][0]["status"] == "INACTIVE", what="provider INACTIVE")
+
+
+def test_managed_scaling_needs_the_group(b):
+    """A managed-scaling provider over a group that does not exist: the
+    association fails (cluster FAILED, attachmentsStatus UPDATE_FAILED, the
+    as_policy attachment FAILED with a statusReason).  Once the group exists,
+    putting the providers again makes the policy: ACTIVE, UPDATE_COMPLETE,
+    and ECS's target-tracking policy on the group; removing the provider
+    deletes the policy."""
+    # the provider exists but its group does not (make_cp would make it)
+    b.ecs.create_capacity_provider(name="nogroup-cp", autoScalingGroupProvider={
+        "autoScalingGroupArn": asg_arn("asg-nogroup"),
+        "managedScaling": {"status": "ENABLED", "targetCapacity": 80}})
+    c = b.ecs.create_cluster(clusterName="nogroup", capacityProviders=["nogroup-cp"])["cluster"]
+    assert c["status"] == "PROVISIONING" and c["attachmentsStatus"] == "UPDATE_IN_PROGRESS", c
+    d = wait_status(b, "nogroup", "FAILED")
+    assert d["attachmentsStatus"] == "UPDATE_FAILED", d
+    atts = {a["type"]: a for a in d["attachments"]}
+    assert atts["as_policy"]["status"] == "FAILED", d["attachments"]
+    det = {x["name"]: x["value"] for x in atts["as_policy"]["details"]}
+    assert det["capacityProviderName"] == "nogroup-cp" and det.get("statusReason"), det
+    assert "scalingPolicyName" not in det, det  # no policy was made
+    # managed draining (on by default) fails with its group too
+    assert atts["managed_draining"]["status"] == "FAILED", d["attachments"]
+    assert d["capacityProviders"] == ["nogroup-cp"]
+    # the group appears; putting the providers again makes the policy
+    make_group(b, "asg-nogroup")
+    assert policies(b, "asg-nogroup") == []
+    b.ecs.put_cluster_capacity_providers(cluster="nogroup", capacityProviders=["nogroup-cp"],
+                                         defaultCapacityProviderStrategy=[])
+    d = wait_until(lambda: (lambda x: x if x["status"] == "ACTIVE" and x["attachmentsStatus"] == "UPDATE_COMPLETE"
+                            else None)(describe(b, "nogroup", ["ATTACHMENTS"])),
+                   what="nogroup ACTIVE / UPDATE_COMPLETE")
+    atts = {a["type"]: a for a in d["attachments"]}
+    assert {t: a["status"] for t, a in atts.items()} == {"as_policy": "CREATED", "managed_draining": "CREATED"}, \
+        d["attachments"]
+    det = {x["name"]: x["value"] for x in atts["as_policy"]["details"]}
+    assert "statusReason" not in det, det
+    pols = policies(b, "asg-nogroup")
+    assert len(pols) == 1, pols
+    pol = pols[0]
+    assert re.fullmatch(r"ECSManagedAutoScalingPolicy-[0-9a-f-]{36}", pol["PolicyName"]), pol
+    assert pol["PolicyName"] == det["scalingPolicyName"], (pol, det)
+    assert pol["PolicyType"] == "TargetTrackingScaling" and pol["AutoScalingGroupName"] == "asg-nogroup"
+    tt = pol["TargetTrackingConfiguration"]
+    assert tt["TargetValue"] == 80 and tt["CustomizedMetricSpecification"]["MetricName"] == \
+        "CapacityProviderReservation", tt
+    # removing the provider deletes the policy
+    c = b.ecs.put_cluster_capacity_providers(cluster="nogroup", capacityProviders=[],
+                                             defaultCapacityProviderStrategy=[])["cluster"]
+    assert c["attachmentsStatus"] == "UPDATE_IN_PROGRESS", c
+    d = wait_until(lambda: (lambda x: x if x["status"] == "ACTIVE" and x["attachmentsStatus"] == "UPDATE_COMPLETE"
+                            else None)(describe(b, "nogroup", ["ATTACHMENTS"])),
+                   what="nogroup ACTIVE after the provider's removal")
+    assert d["attachments"] == [] and d["capacityProviders"] == [], d
+    assert policies(b, "asg-nogroup") == []
+    # a FAILED cluster can be deleted
+    b.ecs.create_capacity_provider(name="nogroup-cp2", autoScalingGroupProvider={
+        "autoScalingGroupArn": asg_arn("asg-nogroup2"), "managedScaling": {"status": "ENABLED"}})
+    b.ecs.create_cluster(clusterName="nogroup2", capacityProviders=["nogroup-cp2"])
+    wait_status(b, "nogroup2", "FAILED")
+    b.ecs.delete_cluster(cluster="nogroup2")
+    assert wait_status(b, "nogroup2", "INACTIVE")["capacityProviders"] == []
 
 
 # ---- UpdateCluster / UpdateClusterSettings ----
@@ -664,6 +753,7 @@ def test_put_replaces_providers(b):
     assert sorted((a["type"], a["status"]) for a in c["attachments"]) == \
         [("as_policy", "PRECREATED"), ("managed_draining", "PRECREATED")]
     wait_until(lambda: describe(b, "rep", ["ATTACHMENTS"])["attachmentsStatus"] == "UPDATE_COMPLETE")
+    assert [p["PolicyType"] for p in policies(b, "asg-rep-a")] == ["TargetTrackingScaling"]
     # Full replacement: rep-a is dropped, its attachments go DELETING, then away.
     c = b.ecs.put_cluster_capacity_providers(
         cluster="rep", capacityProviders=["rep-c", "rep-b"],
@@ -681,8 +771,11 @@ def test_put_replaces_providers(b):
     d = wait_until(lambda: (lambda x: x if x["attachmentsStatus"] == "UPDATE_COMPLETE" else None)(
         describe(b, "rep", ["ATTACHMENTS"])))
     assert [(a["type"], a["status"]) for a in d["attachments"]] == [("managed_draining", "CREATED")], d
+    assert d["status"] == "ACTIVE" and policies(b, "asg-rep-a") == []
     # rep-a is free again: another cluster may take it.
     b.ecs.create_cluster(clusterName="rep2", capacityProviders=["rep-a"])
+    wait_status(b, "rep2", "ACTIVE")
+    assert len(policies(b, "asg-rep-a")) == 1
     # An empty list clears everything (through the CLI).
     rc, out, _ = b.cli("ecs", "put-cluster-capacity-providers", "--cluster", "rep",
                        "--capacity-providers", "[]", "--default-capacity-provider-strategy", "[]")
@@ -737,9 +830,11 @@ def test_put_update_in_progress(b):
     expect_error("ClientException", b.ecs.put_cluster_capacity_providers, cluster="slow",
                  capacityProviders=["slow-b"], defaultCapacityProviderStrategy=[], message="Cluster was not ACTIVE.")
     wait_status(b, "slow", "ACTIVE", timeout=5)
-    c = b.ecs.put_cluster_capacity_providers(cluster="slow", capacityProviders=["slow-b"],
+    # Adding slow-b (managed draining): the cluster stays ACTIVE while its
+    # attachments update, and is busy meanwhile.
+    c = b.ecs.put_cluster_capacity_providers(cluster="slow", capacityProviders=["slow-a", "slow-b"],
                                              defaultCapacityProviderStrategy=[])["cluster"]
-    assert c["attachmentsStatus"] == "UPDATE_IN_PROGRESS" and c["status"] == "ACTIVE"
+    assert c["attachmentsStatus"] == "UPDATE_IN_PROGRESS" and c["status"] == "ACTIVE", c
     expect_error("UpdateInProgressException", b.ecs.put_cluster_capacity_providers, cluster="slow",
                  capacityProviders=["slow-a"], defaultCapacityProviderStrategy=[], message=BUSY_MSG)
     expect_error("UpdateInProgressException", b.ecs.delete_cluster, cluster="slow", message=BUSY_MSG)
@@ -751,11 +846,22 @@ def test_put_update_in_progress(b):
                  capacityProviders=["slow-dying"], defaultCapacityProviderStrategy=[],
                  message="The specified capacity provider 'slow-dying' is not in an ACTIVE state. "
                          "Specify a valid capacity provider and try again.")
+    wait_until(lambda: describe(b, "slow", ["ATTACHMENTS"])["attachmentsStatus"] == "UPDATE_COMPLETE", timeout=5)
+    # Dropping slow-a: its scaling policy is being removed from its group,
+    # the cluster is DEPROVISIONING and so not ACTIVE for another put.
+    assert [p["PolicyType"] for p in policies(b, "asg-slow-a")] == ["TargetTrackingScaling"]
+    c = b.ecs.put_cluster_capacity_providers(cluster="slow", capacityProviders=["slow-b"],
+                                             defaultCapacityProviderStrategy=[])["cluster"]
+    assert c["attachmentsStatus"] == "UPDATE_IN_PROGRESS" and c["status"] == "DEPROVISIONING", c
+    expect_error("ClientException", b.ecs.put_cluster_capacity_providers, cluster="slow",
+                 capacityProviders=["slow-a"], defaultCapacityProviderStrategy=[], message="Cluster was not ACTIVE.")
+    expect_error("UpdateInProgressException", b.ecs.delete_cluster, cluster="slow", message=BUSY_MSG)
     d = wait_until(lambda: (lambda x: x if x["attachmentsStatus"] == "UPDATE_COMPLETE" else None)(
         describe(b, "slow", ["ATTACHMENTS"])), timeout=5)
     # slow-b has no managed scaling but managed draining (the default).
     assert d["capacityProviders"] == ["slow-b"]
     assert [(a["type"], a["status"]) for a in d["attachments"]] == [("managed_draining", "CREATED")], d
+    assert d["status"] == "ACTIVE" and policies(b, "asg-slow-a") == []
     assert b.ecs.delete_cluster(cluster="slow")["cluster"]["status"] == "INACTIVE"
 
 

@@ -231,7 +231,11 @@ class Actor:
         if r < 0.82 or not cps:
             name = self._name("dcp")
             tags = self._tags(0, 2)
-            body = {"name": name, "autoScalingGroupProvider": {"autoScalingGroupArn": "asg-" + name}}
+            # managed draining off: with it (the default) a cluster that
+            # associates the provider needs the Auto Scaling group to exist,
+            # or it ends FAILED and refuses the next PutClusterCapacityProviders
+            body = {"name": name, "autoScalingGroupProvider": {"autoScalingGroupArn": "asg-" + name,
+                                                               "managedDraining": "DISABLED"}}
             if tags:
                 body["tags"] = tags
 
@@ -592,6 +596,13 @@ def test_pending_transitions_complete_after_restart(_shared):
     try:
         b.start()
         ecs = b.ecs
+        # cp-ms's group must exist, or the association fails (the cluster
+        # would end FAILED); no instances, MaxSize 0
+        asc = b.client("autoscaling")
+        asc.create_launch_configuration(LaunchConfigurationName="lc-ms", ImageId="ami-12345678",
+                                        InstanceType="m5.large")
+        asc.create_auto_scaling_group(AutoScalingGroupName="g-ms", LaunchConfigurationName="lc-ms", MinSize=0,
+                                      MaxSize=0, DesiredCapacity=0, AvailabilityZones=["us-east-1a"])
         ecs.create_capacity_provider(name="cp-upd", autoScalingGroupProvider=asg("g-upd", managedDraining="DISABLED"))
         ecs.create_capacity_provider(name="cp-ms", autoScalingGroupProvider=asg("g-ms", managedScaling={"status": "ENABLED"}))
         ecs.create_cluster(clusterName="prov", capacityProviders=["cp-ms"])
@@ -609,6 +620,8 @@ def test_pending_transitions_complete_after_restart(_shared):
                     and cp.get("updateStatus") == "UPDATE_COMPLETE") and (cl, cp)
         cl, cp = wait_until(settled, timeout=15, interval=0.05, what="pending transitions to complete after the restart")
         assert {a["status"] for a in cl["attachments"]} == {"CREATED"} and len(cl["attachments"]) == 2, cl
+        pols = b.client("autoscaling").describe_policies(AutoScalingGroupName="g-ms")["ScalingPolicies"]
+        assert [p["PolicyType"] for p in pols] == ["TargetTrackingScaling"], pols
         upd = cp["autoScalingGroupProvider"]
         assert upd["managedScaling"] == {"status": "ENABLED", "targetCapacity": 55, "minimumScalingStepSize": 1,
                                          "maximumScalingStepSize": 10000, "instanceWarmupPeriod": 30}, upd

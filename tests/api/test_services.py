@@ -95,9 +95,22 @@ def instance(b, clu, cpu=8192, mem=16384, asg=None, zone="us-east-1a"):
     return out["containerInstance"]["containerInstanceArn"]
 
 
+def make_group(b, group, max_size=10):
+    """An Auto Scaling group without instances (DesiredCapacity 0): a cluster
+    that associates a provider with managed scaling or managed draining
+    needs its group, or the association fails."""
+    asc = b.client("autoscaling")
+    asc.create_launch_configuration(LaunchConfigurationName="lc-" + group, ImageId="ami-12345678",
+                                    InstanceType="m5.large")
+    asc.create_auto_scaling_group(AutoScalingGroupName=group, LaunchConfigurationName="lc-" + group,
+                                  MinSize=0, MaxSize=max_size, DesiredCapacity=0, AvailabilityZones=["us-east-1a"])
+    return group
+
+
 def asg_provider(b):
-    """An Auto Scaling group capacity provider; returns (name, group)."""
-    name, group = uniq("scp"), uniq("sasg")
+    """An Auto Scaling group capacity provider over a group made first;
+    returns (name, group)."""
+    name, group = uniq("scp"), make_group(b, uniq("sasg"))
     b.ecs.create_capacity_provider(name=name, autoScalingGroupProvider={
         "autoScalingGroupArn": "arn:aws:autoscaling:%s:%s:autoScalingGroup:1:autoScalingGroupName/%s"
                                % (REGION, ACCOUNT, group)})
@@ -270,6 +283,20 @@ def test_create_service_shape_defaults_and_validation(b):
     assert len(b.ecs.list_services(cluster=clu)["serviceArns"]) == 2
 
 
+def test_an_empty_strategy_beside_a_launch_type_is_no_strategy(b):
+    """What Terraform's aws_ecs_service sends with launch_type: ECS takes it
+    as the launch type alone (it once crashed berthd)."""
+    clu = cluster(b)
+    instance(b, clu)
+    _, family = taskdef(b)
+    s = create(b, clu, family, desired=2, launchType="EC2", capacityProviderStrategy=[])
+    assert s["launchType"] == "EC2" and "capacityProviderStrategy" not in s, s
+    _, tasks = wait_settled(b, clu, s["serviceName"], 2)
+    assert all(t["launchType"] == "EC2" for t in tasks), tasks
+    run = b.ecs.run_task(cluster=clu, taskDefinition=family, launchType="EC2", capacityProviderStrategy=[])
+    assert len(run["tasks"]) == 1 and run["failures"] == [], run
+
+
 def test_create_service_copies_the_cluster_default_strategy(b):
     cpa, _ = asg_provider(b)
     cpb, _ = asg_provider(b)
@@ -419,7 +446,9 @@ def test_spot_interruption_replaced_on_spot(b):
 
 @berthd_args("--capacity-wait-s", "30", *FAST)
 def test_managed_scaling_service_tasks_wait_for_capacity(b):
-    name_cp, group = uniq("scp"), uniq("sasg")
+    # MaxSize 0: managed scaling (one evaluation a minute) cannot launch
+    # instances of its own; the test registers the capacity by hand
+    name_cp, group = uniq("scp"), make_group(b, uniq("sasg"), max_size=0)
     b.ecs.create_capacity_provider(name=name_cp, autoScalingGroupProvider={
         "autoScalingGroupArn": "arn:aws:autoscaling:%s:%s:autoScalingGroup:1:autoScalingGroupName/%s"
                                % (REGION, ACCOUNT, group),

@@ -385,6 +385,14 @@ def test_client_token_idempotency(b):
 @berthd_args("--capacity-wait-s", "2", "--sim-step-ms", "50")
 def test_managed_scaling_tasks_wait_for_capacity(b):
     group = "asg-wait"
+    # the provider's group must exist for the association; MaxSize 0 so
+    # managed scaling launches nothing of its own (the test registers the
+    # instance by hand)
+    asc = b.client("autoscaling")
+    asc.create_launch_configuration(LaunchConfigurationName="lc-wait", ImageId="ami-12345678",
+                                    InstanceType="m5.large")
+    asc.create_auto_scaling_group(AutoScalingGroupName=group, LaunchConfigurationName="lc-wait",
+                                  MinSize=0, MaxSize=0, DesiredCapacity=0, AvailabilityZones=["us-east-1a"])
     b.ecs.create_capacity_provider(name="cp-wait", autoScalingGroupProvider={
         "autoScalingGroupArn": "arn:aws:autoscaling:%s:%s:autoScalingGroup:1:autoScalingGroupName/%s" % (REGION, ACCOUNT, group),
         "managedScaling": {"status": "ENABLED", "targetCapacity": 100}})

@@ -306,6 +306,19 @@ def tags_of(obj):
     return {t["key"]: t["value"] for t in obj.get("tags", [])}
 
 
+def make_group(b, name):
+    """The Auto Scaling group of a provider a cluster associates, made with
+    boto3 before `terraform apply` (without it the association fails and
+    the cluster ends FAILED); no instances, and MaxSize 0 so managed scaling
+    launches none."""
+    asc = b.client("autoscaling")
+    asc.create_launch_configuration(LaunchConfigurationName="lc-" + name, ImageId="ami-12345678",
+                                    InstanceType="m5.large")
+    asc.create_auto_scaling_group(AutoScalingGroupName=name, LaunchConfigurationName="lc-" + name,
+                                  MinSize=0, MaxSize=0, DesiredCapacity=0, AvailabilityZones=["us-east-1a"])
+    return name
+
+
 def describe_cluster(b, name):
     out = b.ecs.describe_clusters(clusters=[name], include=["TAGS", "SETTINGS", "CONFIGURATIONS"])
     assert len(out["clusters"]) == 1, out
@@ -511,7 +524,7 @@ def test_cluster_capacity_providers(b):
     (association removed before DeleteCapacityProvider)."""
     ws = Workspace(b, "cluster-capacity-providers")
     cluster, cpname = "tf-ccp-cluster", "tf-ccp-cp"
-    asg = ASG_ARN % (3, "tf-asg-3")
+    asg = ASG_ARN % (3, make_group(b, "tf-asg-3"))
 
     def config(strategy):
         return (cluster_tf(cluster, {"env": "test"}, "enabled")
@@ -618,7 +631,7 @@ def test_mixed_strategy_fails_apply(b):
     ws = Workspace(b, "mixed-strategy", endpoints="block")
     cluster, cpname = "tf-mix-cluster", "tf-mix-cp"
     b.ecs.create_cluster(clusterName=cluster)
-    config = (capacity_provider_tf(cpname, ASG_ARN % (4, "tf-asg-4"), 100, {"env": "test"})
+    config = (capacity_provider_tf(cpname, ASG_ARN % (4, make_group(b, "tf-asg-4")), 100, {"env": "test"})
               + """resource "aws_ecs_cluster_capacity_providers" "l" {
   cluster_name       = "%s"
   capacity_providers = [aws_ecs_capacity_provider.cp.name, "FARGATE"]

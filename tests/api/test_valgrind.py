@@ -128,6 +128,11 @@ def raw(b, target, body, headers=None, method="POST", path="/"):
     return b.raw(target, body, headers=headers, method=method, path=path)
 
 
+def implemented_as_actions():
+    with open(os.path.join(harness.ROOT, "src", "api", "as_actions.def")) as f:
+        return set(re.findall(r'^X\("(\w+)"', f.read(), re.M))
+
+
 def implemented_actions():
     with open(os.path.join(harness.ROOT, "src", "api", "actions.def")) as f:
         return set(re.findall(r'^X\("(\w+)"', f.read(), re.M))
@@ -141,6 +146,9 @@ def every_action(b, called):
     west = b.client("ecs", region="us-west-2")
     for c in (ecs, west):
         c.meta.events.register("before-call.ecs.*", lambda model, **kw: called.add(model.name))
+    # the Auto Scaling actions; and the groups of the providers a cluster
+    # associates (MaxSize 0: managed scaling launches nothing)
+    autoscaling_actions(b, called)
     # CreateCapacityProvider
     ecs.create_capacity_provider(name="vg-ms", tags=[{"key": "t", "value": "1"}],
                                  autoScalingGroupProvider=asg("g-ms", managedScaling={
@@ -365,6 +373,73 @@ def task_actions(ecs):
     ecs.delete_task_definitions(taskDefinitions=["vg-gone:1", "vg-web:1"])
 
 
+def autoscaling_actions(b, called):
+    """Each Auto Scaling action on its success and error paths; leaves the
+    groups g-ms and plain-group (no instances, MaxSize 0) for the providers
+    vg-ms and vg-plain, and a group with an instance for the restart."""
+    asc = b.client("autoscaling")
+    asc.meta.events.register("before-call.autoscaling.*", lambda model, **kw: called.add("AS:" + model.name))
+    asc.create_launch_configuration(LaunchConfigurationName="vg-lc", ImageId="ami-12345678", InstanceType="m5.large",
+                                    SecurityGroups=["sg-1"], UserData="#!/bin/sh\necho ECS_CLUSTER=vg-none")
+    expect_error("AlreadyExists", asc.create_launch_configuration, LaunchConfigurationName="vg-lc",
+                 ImageId="ami-1", InstanceType="m5.large")
+    expect_error("ValidationError", asc.create_launch_configuration, LaunchConfigurationName="vg-lc2",
+                 ImageId="ami-1", InstanceType="m5.enormous")
+    asc.describe_launch_configurations(LaunchConfigurationNames=["vg-lc", "nope"], MaxRecords=1)
+    expect_error("InvalidNextToken", asc.describe_launch_configurations, NextToken="zz")
+    for g in ("g-ms", "plain-group"):
+        asc.create_auto_scaling_group(AutoScalingGroupName=g, LaunchConfigurationName="vg-lc", MinSize=0,
+                                      MaxSize=0, DesiredCapacity=0, AvailabilityZones=["us-east-1a"])
+    asc.create_auto_scaling_group(AutoScalingGroupName="vg-asg", LaunchConfigurationName="vg-lc", MinSize=0,
+                                  MaxSize=4, DesiredCapacity=2, AvailabilityZones=["us-east-1a", "us-east-1b"],
+                                  Tags=[{"Key": "t", "Value": "1", "PropagateAtLaunch": True}],
+                                  NewInstancesProtectedFromScaleIn=True)
+    asc.create_auto_scaling_group(AutoScalingGroupName="vg-mixed", MinSize=0, MaxSize=2, DesiredCapacity=1,
+                                  VPCZoneIdentifier="subnet-1,subnet-2", MixedInstancesPolicy={"LaunchTemplate": {
+                                      "LaunchTemplateSpecification": {"LaunchTemplateName": "vg-lt"},
+                                      "Overrides": [{"InstanceType": "c5.large"}]}})
+    expect_error("AlreadyExists", asc.create_auto_scaling_group, AutoScalingGroupName="vg-asg",
+                 LaunchConfigurationName="vg-lc", MinSize=0, MaxSize=1, AvailabilityZones=["us-east-1a"])
+    expect_error("ValidationError", asc.create_auto_scaling_group, AutoScalingGroupName="vg-bad",
+                 LaunchConfigurationName="nope", MinSize=0, MaxSize=1, AvailabilityZones=["us-east-1a"])
+    expect_error("ResourceInUse", asc.delete_launch_configuration, LaunchConfigurationName="vg-lc")
+    expect_error("ValidationError", asc.delete_launch_configuration, LaunchConfigurationName="nope")
+    asc.describe_auto_scaling_groups(AutoScalingGroupNames=["vg-asg", "vg-mixed", "nope"], MaxRecords=1)
+    asc.describe_auto_scaling_groups(Filters=[{"Name": "tag:t", "Values": ["1"]}])
+    expect_error("InvalidNextToken", asc.describe_auto_scaling_groups, NextToken="zz")
+    asc.update_auto_scaling_group(AutoScalingGroupName="vg-asg", MaxSize=5, DefaultCooldown=60)
+    expect_error("ValidationError", asc.update_auto_scaling_group, AutoScalingGroupName="vg-asg", MinSize=9)
+    asc.set_desired_capacity(AutoScalingGroupName="vg-asg", DesiredCapacity=3)
+    expect_error("ValidationError", asc.set_desired_capacity, AutoScalingGroupName="vg-asg", DesiredCapacity=9)
+    ids = [i["InstanceId"] for i in asc.describe_auto_scaling_groups(
+        AutoScalingGroupNames=["vg-asg"])["AutoScalingGroups"][0]["Instances"]]
+    assert len(ids) == 3, ids
+    asc.set_instance_protection(AutoScalingGroupName="vg-asg", InstanceIds=ids[:1], ProtectedFromScaleIn=False)
+    expect_error("ValidationError", asc.set_instance_protection, AutoScalingGroupName="vg-asg",
+                 InstanceIds=["i-00000000000000000"], ProtectedFromScaleIn=True)
+    asc.set_desired_capacity(AutoScalingGroupName="vg-asg", DesiredCapacity=1)  # only ids[0] may go
+    asc.describe_auto_scaling_instances(InstanceIds=ids + ["i-00000000000000000"], MaxRecords=1)
+    expect_error("InvalidNextToken", asc.describe_auto_scaling_instances, NextToken="00")
+    asc.terminate_instance_in_auto_scaling_group(InstanceId=ids[1], ShouldDecrementDesiredCapacity=False)
+    expect_error("ValidationError", asc.terminate_instance_in_auto_scaling_group, InstanceId="i-00000000000000000",
+                 ShouldDecrementDesiredCapacity=False)
+    asc.describe_policies(AutoScalingGroupName="vg-asg")
+    expect_error("InvalidNextToken", asc.describe_policies, NextToken="bogus")
+    asc.describe_scaling_activities(AutoScalingGroupName="vg-asg", MaxRecords=2)
+    expect_error("ValidationError", asc.describe_scaling_activities, MaxRecords=101)
+    expect_error("InvalidAction", asc.put_scaling_policy, AutoScalingGroupName="vg-asg", PolicyName="p",
+                 PolicyType="SimpleScaling", AdjustmentType="ChangeInCapacity", ScalingAdjustment=1)
+    expect_error("ResourceInUse", asc.delete_auto_scaling_group, AutoScalingGroupName="vg-mixed")
+    asc.delete_auto_scaling_group(AutoScalingGroupName="vg-mixed", ForceDelete=True)
+    expect_error("ValidationError", asc.delete_auto_scaling_group, AutoScalingGroupName="nope")
+    asc.create_launch_configuration(LaunchConfigurationName="vg-lc-gone", ImageId="ami-1", InstanceType="t3.small")
+    asc.delete_launch_configuration(LaunchConfigurationName="vg-lc-gone")
+    # the Query protocol's own error paths
+    st, _, _ = b.raw(None, "Action=DescribeAutoScalingGroups&Version=2011-01-01&MaxRecords=x",
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert st == 400, st
+
+
 def service_actions(ecs):
     """Services: every action, a deployment, a rollback-enabled circuit
     breaker, DAEMON, deletion and task protection; services are left
@@ -487,7 +562,7 @@ def test_valgrind_every_action_clean(_shared):
         vg.start(b)
         called = set()
         every_action(b, called)
-        missing = implemented_actions() - called
+        missing = (implemented_actions() | {"AS:" + a for a in implemented_as_actions()}) - called
         assert not missing, "actions not exercised under valgrind (add them to every_action): %s" % sorted(missing)
         protocol_corners(b)
         vg.stop(b)

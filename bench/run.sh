@@ -22,6 +22,9 @@
 #   6. bench/services.py: 5,000 services of 10 tasks each to steady state
 #      (time, berthd CPU, RSS), CreateService and DescribeServices calls/s,
 #      berthd and moto (own servers); BENCH_SVC=0 skips it.
+#   7. bench/svcctl_bench.c, bench/cas_controller_bench.c (in process) and
+#      bench/cas_reaction.py: the service and managed scaling controllers;
+#      BENCH_CTL=0 skips them.
 #
 # Environment (defaults in brackets):
 #   BENCH_SECONDS [10]   measured wrk run per workload and server
@@ -332,5 +335,24 @@ if [ "${BENCH_SVC:-1}" = 1 ]; then
 	say "services: python3 bench/services.py $SVC_ARGS"
 	# shellcheck disable=SC2086 # a word list (no spaces in BERTHD assumed)
 	fg_run python3 "$HERE/services.py" $SVC_ARGS || die "bench/services.py failed"
+fi
+
+# ---------------------------------------------------------------- controllers in process (issues 4, 5)
+# svcctl_bench.c: one scheduler pass over 50,000 healthy tasks, a scale-in
+# of 40,000, 5,000 services x 10 to steady; cas_controller_bench.c: one
+# managed scaling evaluation over 10,000 instances and 100,000 waiting
+# tasks; both link BUILD/libberth.a, no HTTP.  cas_reaction.py: with
+# --timing fast, RunTask to the group's scale-out and to RUNNING.
+if [ "${BENCH_CTL:-1}" = 1 ]; then
+	CTL_TMP=$(mktemp -d "${TMPDIR:-/tmp}/berth-ctl.XXXXXX") || die "mktemp failed"
+	for b in svcctl_bench cas_controller_bench; do
+		say "$b: cc -O2 bench/$b.c $BUILD/libberth.a"
+		cc -std=c17 -D_GNU_SOURCE -O2 -I"$ROOT/src" "$HERE/$b.c" "$BUILD/libberth.a" \
+			-luv -lmicrohttpd -lcjson -lsqlite3 -lcrypto -lm -lpthread -o "$CTL_TMP/$b" || die "bench/$b.c did not build"
+		fg_run "$CTL_TMP/$b" || die "bench/$b failed"
+	done
+	rm -rf "$CTL_TMP"
+	say "cas reaction: python3 bench/cas_reaction.py --berthd $BERTHD"
+	fg_run python3 "$HERE/cas_reaction.py" --berthd "$BERTHD" || die "bench/cas_reaction.py failed"
 fi
 exit "$TABLE_RC"

@@ -208,6 +208,11 @@ int api_td_resolve(struct api_ctx *ctx, const char *ref, struct task_def **out, 
 int api_ci_lookup(struct api_ctx *ctx, struct cluster *c, const char *ref, struct container_instance **out);
 void api_ci_subject(const struct container_instance *ci, struct cql_subject *s);
 
+/* A failures[] entry {arn, reason}: ref itself when it is an ARN, else the
+ * ARN of resource `prefix` + ref in the request's region ("cluster/",
+ * "task/CLUSTER/" ...). */
+cJSON *api_failure(struct api_ctx *ctx, const char *prefix, const char *ref, const char *reason);
+
 /* Tags: validate a request's tags list (limits, reserved prefix). */
 int api_tags_check(const cJSON *tags, size_t existing_other, struct err *e);
 

@@ -236,19 +236,7 @@ int api_describe_capacity_providers(struct api_ctx *ctx, const cJSON *in, cJSON 
 			} else if (cp) {
 				cJSON_AddItemToArray(list, codec_cp(cp, include));
 			} else {
-				cJSON *f = cJSON_CreateObject();
-				char *arn;
-				if (strncmp(it->valuestring, "arn:", 4) == 0) {
-					arn = xstrdup(it->valuestring);
-				} else {
-					char *res = xasprintf("capacity-provider/%s", it->valuestring);
-					arn = model_arn(ctx->m, ctx->region, res);
-					free(res);
-				}
-				cJSON_AddStringToObject(f, "arn", arn);
-				cJSON_AddStringToObject(f, "reason", "MISSING");
-				cJSON_AddItemToArray(fl, f);
-				free(arn);
+				cJSON_AddItemToArray(fl, api_failure(ctx, "capacity-provider/", it->valuestring, "MISSING"));
 			}
 			k++;
 		}

@@ -497,19 +497,7 @@ int api_describe_clusters(struct api_ctx *ctx, const cJSON *in, cJSON **out, str
 		if (c) {
 			cJSON_AddItemToArray(cl, codec_cluster(c, include));
 		} else {
-			cJSON *f = cJSON_CreateObject();
-			char *arn;
-			if (strncmp(ref, "arn:", 4) == 0) {
-				arn = xstrdup(ref);
-			} else {
-				char *res = xasprintf("cluster/%s", ref);
-				arn = model_arn(ctx->m, ctx->region, res);
-				free(res);
-			}
-			cJSON_AddStringToObject(f, "arn", arn);
-			cJSON_AddStringToObject(f, "reason", "MISSING");
-			cJSON_AddItemToArray(fl, f);
-			free(arn);
+			cJSON_AddItemToArray(fl, api_failure(ctx, "cluster/", ref, "MISSING"));
 		}
 	}
 	cJSON_Delete(dflt);

@@ -624,19 +624,9 @@ int api_describe_services(struct api_ctx *ctx, const cJSON *in, cJSON **out, str
 			cJSON_AddItemToArray(sl, codec_svc(ctx->m, s, tags ? CODEC_TAGS : 0));
 			continue;
 		}
-		cJSON *f = cJSON_CreateObject();
-		char *arn;
-		if (strncmp(ref, "arn:", 4) == 0) {
-			arn = xstrdup(ref);
-		} else {
-			char *res = xasprintf("service/%s/%s", c->name, ref);
-			arn = model_arn(ctx->m, ctx->region, res);
-			free(res);
-		}
-		cJSON_AddStringToObject(f, "arn", arn);
-		cJSON_AddStringToObject(f, "reason", "MISSING");
-		cJSON_AddItemToArray(fl, f);
-		free(arn);
+		char prefix[300];
+		snprintf(prefix, sizeof prefix, "service/%s/", c->name);
+		cJSON_AddItemToArray(fl, api_failure(ctx, prefix, ref, "MISSING"));
 	}
 	*out = o;
 	return 0;
@@ -804,19 +794,12 @@ static cJSON *protected_json(struct api_ctx *ctx, const struct task *t)
 static void protect_failure(cJSON *fl, struct api_ctx *ctx, const struct cluster *c, const char *ref,
 			    const char *reason)
 {
-	cJSON *f = cJSON_CreateObject();
-	char *arn = strncmp(ref, "arn:", 4) == 0 ? xstrdup(ref) : NULL;
-	if (!arn) {
-		char *res = xasprintf("task/%s/%s", c->name, ref);
-		arn = model_arn(ctx->m, ctx->region, res);
-		free(res);
-	}
-	cJSON_AddStringToObject(f, "arn", arn);
-	cJSON_AddStringToObject(f, "reason", reason);
+	char prefix[300];
+	snprintf(prefix, sizeof prefix, "task/%s/", c->name);
+	cJSON *f = api_failure(ctx, prefix, ref, reason);
 	if (strcmp(reason, "TASK_NOT_VALID") == 0)
 		cJSON_AddStringToObject(f, "detail", "Task protection is for tasks that a service started and that are not stopped.");
 	cJSON_AddItemToArray(fl, f);
-	free(arn);
 }
 
 /* Each reference of list: the task (NULL, with a failure, when it cannot

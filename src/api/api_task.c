@@ -346,19 +346,9 @@ static bool include_has(const cJSON *in, const char *what)
 
 static cJSON *missing(struct api_ctx *ctx, const struct cluster *c, const char *ref)
 {
-	cJSON *f = cJSON_CreateObject();
-	char *arn;
-	if (strncmp(ref, "arn:", 4) == 0) {
-		arn = xstrdup(ref);
-	} else {
-		char *res = xasprintf("task/%s/%s", c->name, ref);
-		arn = model_arn(ctx->m, ctx->region, res);
-		free(res);
-	}
-	cJSON_AddStringToObject(f, "arn", arn);
-	cJSON_AddStringToObject(f, "reason", "MISSING");
-	free(arn);
-	return f;
+	char prefix[300];
+	snprintf(prefix, sizeof prefix, "task/%s/", c->name);
+	return api_failure(ctx, prefix, ref, "MISSING");
 }
 
 int api_describe_tasks(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct err *e)

@@ -262,3 +262,20 @@ int api_strategy_check(struct api_ctx *ctx, const cJSON *strategy, char *const *
 	}
 	return 0;
 }
+
+cJSON *api_failure(struct api_ctx *ctx, const char *prefix, const char *ref, const char *reason)
+{
+	cJSON *f = cJSON_CreateObject();
+	char *arn;
+	if (strncmp(ref, "arn:", 4) == 0) {
+		arn = xstrdup(ref);
+	} else {
+		char *res = xasprintf("%s%s", prefix, ref);
+		arn = model_arn(ctx->m, ctx->region, res);
+		free(res);
+	}
+	cJSON_AddStringToObject(f, "arn", arn);
+	cJSON_AddStringToObject(f, "reason", reason);
+	free(arn);
+	return f;
+}

@@ -225,7 +225,7 @@ static void test_bad_parameters(void **state)
 	strcat(deep, "=x");
 	expect_bad(AS, op, deep, "too many parts");
 	/* A long value is echoed clipped, on a character boundary. */
-	char longv[600] = "MinSize=";
+	char longv[1024] = "MinSize=";
 	for (int i = 0; i < 100; i++)
 		strcat(longv, "%E2%82%AC");
 	cJSON *out;

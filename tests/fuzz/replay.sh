@@ -38,7 +38,7 @@ for h in $(cd tests/fuzz && ls fuzz_*.c | sed "s/^fuzz_//; s/\.c$//"); do
 	log="$out/replay_$h.log"
 	"$bin" "fuzz_$h" "$corpus" > "$log" 2>&1
 	rc=$?
-	line=$(grep -E '^fuzz_[a-z]+: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	line=$(grep -E '^fuzz_[a-z0-9]+: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
 	p=$(printf '%s' "$line" | sed -n 's/.*: \([0-9]*\) passed.*/\1/p')
 	f=$(printf '%s' "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
 	[ -n "$p" ] || p=0

@@ -38,6 +38,9 @@ struct config {
 	char *clock;
 	long seed;
 	long clock_start;
+	char *auth;
+	char *root_access_key_id;
+	char *root_secret_access_key;
 	char *timing;
 	long instance_boot_ms;
 	long healthy_grace_ms;

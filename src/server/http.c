@@ -30,6 +30,21 @@ static char *header_dup(struct MHD_Connection *c, const char *name)
 	return v ? xstrdup(v) : NULL;
 }
 
+/* Keep a header (at most SIGV4_SIGNED_NAMES * 2 of them) for the signature
+ * check: SignedHeaders names any of them. */
+static MHD_RESULT keep_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	struct http_req *r = cls;
+	if (!key || r->n_hdrs >= SIGV4_SIGNED_NAMES * 2)
+		return MHD_YES;
+	r->hdrs = xrealloc(r->hdrs, (r->n_hdrs + 1) * sizeof *r->hdrs);
+	r->hdrs[r->n_hdrs].name = xstrdup(key);
+	r->hdrs[r->n_hdrs].value = xstrdup(value ? value : "");
+	r->n_hdrs++;
+	return MHD_YES;
+}
+
 static MHD_RESULT send_ready(struct MHD_Connection *c, struct http_req *r)
 {
 	struct MHD_Response *resp =
@@ -115,6 +130,8 @@ static MHD_RESULT on_request(void *cls, struct MHD_Connection *c, const char *ur
 	r->target = header_dup(c, "X-Amz-Target");
 	r->auth = header_dup(c, "Authorization");
 	r->ctype = header_dup(c, "Content-Type");
+	if (srv->cfg.auth && strcmp(srv->cfg.auth, "sigv4") == 0)
+		MHD_get_connection_values(c, MHD_HEADER_KIND, keep_header, r);
 	pthread_mutex_lock(&srv->qmu);
 	if (srv->qclosed) {
 		pthread_mutex_unlock(&srv->qmu);
@@ -132,6 +149,17 @@ static MHD_RESULT on_request(void *cls, struct MHD_Connection *c, const char *ur
 	return MHD_YES;
 }
 
+void http_req_free_headers(struct http_req *r)
+{
+	for (size_t i = 0; i < r->n_hdrs; i++) {
+		free((char *)r->hdrs[i].name);
+		free((char *)r->hdrs[i].value);
+	}
+	free(r->hdrs);
+	r->hdrs = NULL;
+	r->n_hdrs = 0;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
@@ -146,6 +174,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	free(r->target);
 	free(r->auth);
 	free(r->ctype);
+	http_req_free_headers(r);
 	free(r->body);
 	free(r->resp);
 	free(r);

@@ -445,6 +445,15 @@ int server_init(struct server *srv)
 		rng_seed(&srv->rng, (uint64_t)srv->cfg.seed);
 	else
 		rng_seed_os(&srv->rng);
+	sigv4_cache_init(&srv->sigv4);
+	if (strcmp(srv->cfg.auth, "open") != 0 && strcmp(srv->cfg.auth, "sigv4") != 0) {
+		log_error("--auth %s: expected open or sigv4", srv->cfg.auth);
+		return -1;
+	}
+	if (strcmp(srv->cfg.auth, "sigv4") == 0 && (!*srv->cfg.root_access_key_id || !*srv->cfg.root_secret_access_key)) {
+		log_error("--auth sigv4 needs the root credentials: BERTH_ROOT_ACCESS_KEY_ID and BERTH_ROOT_SECRET_ACCESS_KEY (or --root-access-key-id / --root-secret-access-key)");
+		return -1;
+	}
 	srv->acfg = (struct api_config){
 		.strategy_max_providers = (int)srv->cfg.strategy_max_providers,
 		.max_cps_per_cluster = (int)srv->cfg.max_cps_per_cluster,
@@ -584,6 +593,7 @@ void server_release(struct server *srv)
 		srv->sops->close(srv->store);
 	srv->store = NULL;
 	model_release(&srv->model);
+	sigv4_cache_release(&srv->sigv4);
 	pthread_mutex_destroy(&srv->qmu);
 	config_release(&srv->cfg);
 }

@@ -16,6 +16,7 @@
 
 #include "api/api.h"
 #include "lib/clock.h"
+#include "lib/sigv4.h"
 #include "lib/rng.h"
 #include "model/model.h"
 #include "server/config.h"
@@ -35,6 +36,8 @@ struct http_req {
 	enum http_phase phase;
 	char *method, *path;
 	char *target, *auth, *ctype;      /* headers the protocols need */
+	struct sigv4_header *hdrs;        /* every header, for signature checks (names and values heap) */
+	size_t n_hdrs;
 	char *body;
 	size_t len, cap;
 	bool too_large;
@@ -83,6 +86,7 @@ struct server {
 	struct rng rng;
 	int64_t armed_at;                 /* when the advance timer fires, 0 if idle */
 	struct server_stats stats;
+	struct sigv4_cache sigv4;         /* signing keys (--auth sigv4) */
 	int64_t started_us;
 	int shutdown_ticks;
 	bool stopping;
@@ -111,6 +115,7 @@ void http_quiesce(struct server *srv);
 void http_stop(struct server *srv);
 /* Hand a request back to its worker to send (loop thread; last touch). */
 void http_resume(struct http_req *r);
+void http_req_free_headers(struct http_req *r);
 
 /* awsjson.c: answer one request (fills r->status/resp). */
 /* The protocol core without the server: run r (target, auth, body) against

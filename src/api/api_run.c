@@ -246,15 +246,34 @@ static bool needs_groups(const struct pspec *p)
 	return false;
 }
 
+/* The candidates of a lane among c's instances (only `only` when it is not
+ * NULL: StartTask and DAEMON starts name their instance, and building the
+ * whole cluster's candidates for one would cost O(instances) each). */
+static bool cand_of(const struct container_instance *ci, enum launch_type lt, const char *cp,
+		    const struct container_instance *only)
+{
+	return (!only || ci == only) && lane_takes(ci, lt, cp);
+}
+
 static void cands_build(struct cands *cs, const struct cluster *c, enum launch_type lt, const char *cp,
-			const struct pspec *p, const char *group, const struct task_def *td)
+			const struct pspec *p, const char *group, const struct task_def *td,
+			const struct container_instance *only)
 {
 	const cJSON *required = cJSON_GetObjectItemCaseSensitive(td->body, "requiresAttributes");
 	memset(cs, 0, sizeof *cs);
 	size_t total = 0, nports = 0;
-	for (size_t i = 0; i < c->instances.n; i++) {
+	size_t from = 0, to = c->instances.n;
+	if (only) {
+		/* its place in the index (sorted by id): just before the first
+		 * key greater than its own */
+		size_t after = sidx_after(&c->instances, only->id);
+		bool found = after > 0 && c->instances.v[after - 1].val == only;
+		from = found ? after - 1 : 0;
+		to = found ? after : 0;
+	}
+	for (size_t i = from; i < to; i++) {
 		const struct container_instance *ci = c->instances.v[i].val;
-		if (lane_takes(ci, lt, cp)) {
+		if (cand_of(ci, lt, cp, only)) {
 			total++;
 			nports += ci->reg_ports.n + ci->used_ports.n + ci->reg_udp.n + ci->used_udp.n;
 		}
@@ -267,9 +286,9 @@ static void cands_build(struct cands *cs, const struct cluster *c, enum launch_t
 	cs->ports = xmalloc((nports ? nports : 1) * sizeof *cs->ports);
 	bool groups = needs_groups(p);
 	uint16_t *pp = cs->ports;
-	for (size_t i = 0; i < c->instances.n; i++) {
+	for (size_t i = from; i < to; i++) {
 		struct container_instance *ci = c->instances.v[i].val;
-		if (!lane_takes(ci, lt, cp))
+		if (!cand_of(ci, lt, cp, only))
 			continue;
 		struct sched_place_instance *in = &cs->in[cs->n];
 		in->id = ci->id;
@@ -635,7 +654,7 @@ static void place_lane(struct run *rn, const struct lane *ln)
 		return;
 	}
 	struct cands cs;
-	cands_build(&cs, rn->c, ln->lt, ln->cp, &rn->ps, rn->group, rn->td);
+	cands_build(&cs, rn->c, ln->lt, ln->cp, &rn->ps, rn->group, rn->td, NULL);
 	shape_ports(&rn->shape, rn->td, ln->lt);
 	struct sched_place_task task;
 	struct sched_place_request req;
@@ -937,7 +956,7 @@ static void start_on(struct run *rn, const char *ref, struct container_instance 
 	}
 	struct cands cs;
 	memset(&cs, 0, sizeof cs);
-	cands_build(&cs, rn->c, ci->external ? LT_EXTERNAL : LT_EC2, NULL, &rn->ps, rn->group, rn->td);
+	cands_build(&cs, rn->c, ci->external ? LT_EXTERNAL : LT_EC2, NULL, &rn->ps, rn->group, rn->td, ci);
 	size_t k = 0;
 	while (k < cs.n && cs.ci[k] != ci)
 		k++;
@@ -1021,7 +1040,7 @@ static bool retry_one(struct api_ctx *ctx, struct region *r, struct task *t)
 			api_get(t->placement, "placementStrategy"), &e))
 		return false;
 	struct cands cs;
-	cands_build(&cs, t->cluster, LT_EC2, t->cp_name, &rn.ps, t->group, t->td);
+	cands_build(&cs, t->cluster, LT_EC2, t->cp_name, &rn.ps, t->group, t->td, NULL);
 	rn.shape.cpu = t->cpu;
 	rn.shape.memory = t->memory;
 	shape_ports(&rn.shape, t->td, LT_EC2);

@@ -208,6 +208,9 @@ int api_td_resolve(struct api_ctx *ctx, const char *ref, struct task_def **out, 
 int api_ci_lookup(struct api_ctx *ctx, struct cluster *c, const char *ref, struct container_instance **out);
 void api_ci_subject(const struct container_instance *ci, struct cql_subject *s);
 
+/* A clientToken: 1 to max ASCII characters from 33 to 126. */
+bool api_client_token_ok(const char *s, size_t max);
+
 /* A failures[] entry {arn, reason}: ref itself when it is an ARN, else the
  * ARN of resource `prefix` + ref in the request's region ("cluster/",
  * "task/CLUSTER/" ...). */

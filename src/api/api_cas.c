@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/api_task.h"
 #include "lib/xalloc.h"
 #include "model/model_as.h"
 #include "scaling/cas.h"
@@ -71,7 +72,7 @@ static size_t waiting_tasks(const struct cluster *c, const char *cp, struct scal
 	*out = NULL;
 	for (size_t i = 0; c->waiting_tasks && i < c->active.n; i++) {
 		const struct task *t = c->active.v[i];
-		if (!t || t->last != TS_PROVISIONING || t->ci || !t->cp_name || strcmp(t->cp_name, cp) != 0)
+		if (!t || !api_task_waiting(t) || !t->cp_name || strcmp(t->cp_name, cp) != 0)
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;

@@ -826,16 +826,6 @@ static bool started_by_ok(const char *s)
 	return true;
 }
 
-static bool token_ok(const char *s)
-{
-	if (strlen(s) > 64 || !*s)
-		return false;
-	for (; *s; s++)
-		if (*s < 33 || *s > 126)
-			return false;
-	return true;
-}
-
 /* Members common to RunTask and StartTask: group, startedBy, overrides,
  * tags, propagateTags, network.  Fills rn. */
 static int check_common(struct run *rn, const cJSON *in, size_t started_by_max, struct err *e)
@@ -897,7 +887,7 @@ static void answer(struct run *rn, cJSON **out)
 int api_run_task(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct err *e)
 {
 	const char *token = api_str(in, "clientToken");
-	if (token && !token_ok(token))
+	if (token && !api_client_token_ok(token, 64))
 		return err_set(e, ERR_INVALID_PARAMETER,
 			       "clientToken must be 1 to 64 ASCII characters from 33 to 126.");
 	struct region *reg = model_region(ctx->m, ctx->region);

@@ -219,16 +219,6 @@ static void apply_deploy_config(struct service *s, cJSON *dc)
 	s->cb_rollback = cJSON_IsTrue(api_get(cb, "rollback"));
 }
 
-static bool token_ok(const char *s)
-{
-	if (strlen(s) > 36 || !*s)
-		return false;
-	for (; *s; s++)
-		if (*s < 33 || *s > 126)
-			return false;
-	return true;
-}
-
 /* serviceConnectConfiguration: the namespace it uses (heap ARN) or NULL
  * when it is absent or disabled. */
 static int check_service_connect(struct api_ctx *ctx, const struct cluster *c, const cJSON *sc, char **ns,
@@ -249,21 +239,17 @@ static int check_service_connect(struct api_ctx *ctx, const struct cluster *c, c
 	return 0;
 }
 
-static const char *const extra_members[] = {
-	"loadBalancers", "serviceRegistries", "healthCheckGracePeriodSeconds", "availabilityZoneRebalancing",
-	"volumeConfigurations", "vpcLatticeConfigurations",
-};
 
 static void keep_extras(struct service *s, const cJSON *in)
 {
 	if (!s->extra)
 		s->extra = cJSON_CreateObject();
-	for (size_t i = 0; i < sizeof extra_members / sizeof extra_members[0]; i++) {
-		const cJSON *x = api_get(in, extra_members[i]);
+	for (size_t i = 0; i < CODEC_SVC_EXTRA_N; i++) {
+		const cJSON *x = api_get(in, codec_svc_extra[i]);
 		if (!x)
 			continue;
-		cJSON_DeleteItemFromObjectCaseSensitive(s->extra, extra_members[i]);
-		cJSON_AddItemToObject(s->extra, extra_members[i], cJSON_Duplicate(x, 1));
+		cJSON_DeleteItemFromObjectCaseSensitive(s->extra, codec_svc_extra[i]);
+		cJSON_AddItemToObject(s->extra, codec_svc_extra[i], cJSON_Duplicate(x, 1));
 	}
 }
 
@@ -325,7 +311,7 @@ int api_create_service(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct
 		return err_set(e, ERR_INVALID_PARAMETER,
 			       "Service name must be 1 to 255 letters (uppercase and lowercase), numbers, hyphens and underscores.");
 	const char *token = api_str(in, "clientToken");
-	if (token && !token_ok(token))
+	if (token && !api_client_token_ok(token, 36))
 		return err_set(e, ERR_INVALID_PARAMETER, "clientToken must be 1 to 36 ASCII characters from 33 to 126.");
 	struct cluster *c;
 	if (api_cluster_lookup(ctx, api_str(in, "cluster"), true, &c, e) || api_cluster_require_active(c, e))

@@ -203,11 +203,21 @@ static void daemon_instances(struct service *s, struct snap *sn)
 	free(ok);
 }
 
+/* ci's index in sn->inst, which keeps the cluster's order (by id): a
+ * binary search, since a DAEMON service has a task on every instance. */
 static uint32_t instance_index(const struct snap *sn, const struct container_instance *ci)
 {
-	for (size_t i = 0; ci && i < sn->n_inst; i++)
-		if (sn->inst[i] == ci)
-			return (uint32_t)i;
+	size_t lo = 0, hi = sn->n_inst;
+	while (ci && lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int cmp = strcmp(sn->inst[mid]->id, ci->id);
+		if (cmp == 0)
+			return sn->inst[mid] == ci ? (uint32_t)mid : SCHED_SERVICE_NO_INSTANCE;
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return SCHED_SERVICE_NO_INSTANCE;
 }
 

@@ -279,3 +279,13 @@ cJSON *api_failure(struct api_ctx *ctx, const char *prefix, const char *ref, con
 	free(arn);
 	return f;
 }
+
+bool api_client_token_ok(const char *s, size_t max)
+{
+	if (strlen(s) > max || !*s)
+		return false;
+	for (; *s; s++)
+		if (*s < 33 || *s > 126)
+			return false;
+	return true;
+}

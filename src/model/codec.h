@@ -87,6 +87,9 @@ char *codec_task_record_id(const struct task *t);
  * definitions, so services load after them (and before tasks, which join
  * them): codec_svc_load indexes the service, or returns -1. */
 cJSON *codec_svc(const struct model *m, const struct service *s, unsigned include);
+/* The request members a service keeps and echoes as given (s->extra). */
+#define CODEC_SVC_EXTRA_N 6
+extern const char *const codec_svc_extra[CODEC_SVC_EXTRA_N];
 int codec_svc_load(struct model *m, const cJSON *j);
 char *codec_svc_record_id(const struct service *s);
 

@@ -222,8 +222,9 @@ static int load_deployment(struct model *m, struct region *r, struct service *s,
 	return 0;
 }
 
-/* Members kept as given and echoed: see api_service.c. */
-static const char *const extra_members[] = {
+/* Members kept as given and echoed (CreateService / UpdateService keep them,
+ * records restore them). */
+const char *const codec_svc_extra[CODEC_SVC_EXTRA_N] = {
 	"loadBalancers", "serviceRegistries", "healthCheckGracePeriodSeconds", "availabilityZoneRebalancing",
 	"volumeConfigurations", "vpcLatticeConfigurations",
 };
@@ -268,10 +269,10 @@ int codec_svc_load(struct model *m, const cJSON *j)
 	s->strategies = dup_member(j, "placementStrategy");
 	s->network = dup_member(j, "networkConfiguration");
 	s->extra = cJSON_CreateObject();
-	for (size_t i = 0; i < sizeof extra_members / sizeof extra_members[0]; i++) {
-		cJSON *x = dup_member(j, extra_members[i]);
+	for (size_t i = 0; i < CODEC_SVC_EXTRA_N; i++) {
+		cJSON *x = dup_member(j, codec_svc_extra[i]);
 		if (x)
-			cJSON_AddItemToObject(s->extra, extra_members[i], x);
+			cJSON_AddItemToObject(s->extra, codec_svc_extra[i], x);
 	}
 	s->sc_namespace = codec_dup_of(j, "berthNamespace");
 	s->propagate_tags = codec_dup_of(j, "propagateTags");

@@ -34,7 +34,7 @@ int api_call(struct api_ctx *ctx, const char *action, const cJSON *in, cJSON **o
 	const struct vop *op = validate_find_op(&validate_model_ecs, action);
 	if (!op)
 		return err_set(e, ERR_UNKNOWN_OPERATION, "Unknown operation %s.", action);
-	if (validate_input(op, in, e))
+	if (validate_input(op, in, e) || api_authorize(ctx, 0, action, in, e))
 		return -1;
 	const struct api_action *a = api_find(action);
 	if (!a)
@@ -70,6 +70,7 @@ int64_t api_advance(struct api_ctx *ctx)
 		ctx->region = r->name;
 		sooner(&next, api_cluster_advance(ctx, r));
 		sooner(&next, api_cp_advance(ctx, r));
+		sooner(&next, api_agent_advance(ctx, r));
 		sooner(&next, api_td_advance(ctx, r));
 		sooner(&next, api_ci_advance(ctx, r));
 		ctx->region = saved;

@@ -38,6 +38,18 @@ struct api_config {
 	unsigned cas_low_datapoints;    /* consecutive low datapoints before a scale-in */
 	double cas_timescale;           /* durations of the scaling world (warm-up, boots) times this */
 	int64_t instance_boot_ms;       /* sim: launch to InService and registered (already scaled) */
+	int64_t agent_timeout_ms;       /* berth-agent: no poll for this long and agentConnected is false */
+	int64_t lost_agent_grace_ms;    /* services replace a lost agent's tasks after this */
+};
+
+/* A long poll the server may hold (AgentPoll): the handler sets parked
+ * and what to watch; the server runs the request again when the
+ * instance's work_gen moves off gen or at until. */
+struct api_park {
+	int64_t until;                  /* in: 0 the first time, else the deadline set then; out: deadline */
+	bool parked;                    /* out: hold the request */
+	uint64_t gen;                   /* out: the instance's work_gen when it parked */
+	char region[64], cluster[256], ci_id[40];
 };
 
 struct infra_ops;
@@ -53,6 +65,8 @@ struct api_ctx {
 	int64_t *vclock;                /* --clock virtual: the clock to move (AdvanceClock), else NULL */
 	const struct driver_ops *driver;
 	const struct infra_ops *infra;  /* Auto Scaling instances; NULL: they are in service at once */
+	struct iam_user *caller;        /* who signed the request: an IAM user, or NULL for the root (and --auth open) */
+	struct api_park *park;          /* set when the server can hold this request (long polls), else NULL */
 };
 
 /* A handler that sets a deadline (a transition to complete) says so, so that
@@ -107,6 +121,26 @@ int api_ext_call(struct api_ctx *ctx, const char *action, const cJSON *in, cJSON
  * the model refuses, checked before the table is consulted. */
 int api_as_call(struct api_ctx *ctx, const char *action, const cJSON *in, cJSON **out,
 		struct err *e);
+/* e holds the validator's error for op's body in: make it a Query
+ * ValidationError in AWS's words ("1 validation error detected: Value ...
+ * at 'minSize' failed to satisfy constraint: ...").  Returns -1. */
+struct vop;
+int api_query_validation_error(const struct vop *op, const cJSON *in, struct err *e);
+/* May ctx->caller (an IAM user; NULL: the root, always allowed) call op of
+ * service svc (enum authz_service: ECS, Auto Scaling, IAM, Berth's
+ * extensions) with the validated body in?  0, or -1 with AccessDenied in e
+ * (api_access.c). */
+int api_authorize(struct api_ctx *ctx, int svc, const char *op, const cJSON *in, struct err *e);
+/* IAM (api_iam.c): the users, access keys and inline policies subset, with
+ * the same contract as api_as_call (InvalidAction for operations Berth does
+ * not serve). */
+int api_iam_call(struct api_ctx *ctx, const char *action, const cJSON *in, cJSON **out, struct err *e);
+/* Replace the users of the policy file with those of its text (JSON:
+ * {"Users":[{"UserName","Path","AccessKeys":[{"AccessKeyId",
+ * "SecretAccessKey"}],"Policies":[{"PolicyName","PolicyDocument"}]}]}).
+ * Everything is checked first: on error nothing changes.  Returns 0, or -1
+ * with a message naming the user and policy at fault. */
+int api_iam_load_file(struct api_ctx *ctx, const char *text, size_t len, struct err *e);
 /* The Auto Scaling action row for name, or NULL. */
 const struct api_action *api_as_find(const char *name);
 
@@ -261,6 +295,8 @@ int api_list_attributes(struct api_ctx *, const cJSON *, cJSON **, struct err *)
 int api_run_task(struct api_ctx *, const cJSON *, cJSON **, struct err *);
 int api_start_task(struct api_ctx *, const cJSON *, cJSON **, struct err *);
 int api_stop_task(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_submit_task_state_change(struct api_ctx *, const cJSON *, cJSON **, struct err *);
+int api_submit_container_state_change(struct api_ctx *, const cJSON *, cJSON **, struct err *);
 int api_describe_tasks(struct api_ctx *, const cJSON *, cJSON **, struct err *);
 int api_list_tasks(struct api_ctx *, const cJSON *, cJSON **, struct err *);
 int api_create_service(struct api_ctx *, const cJSON *, cJSON **, struct err *);
@@ -287,6 +323,16 @@ void api_svc_instance_changed(struct api_ctx *ctx, struct container_instance *ci
 
 /* A Service Connect namespace (a name or an ARN) as the ARN Berth keeps. */
 char *api_namespace_arn(struct api_ctx *ctx, const char *ns);
+
+/* berth-agent (api_agent.c, docs/agent-protocol.md). */
+#define API_AGENT_PROTOCOL 1
+int api_agent_poll(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct err *e);
+/* What t's agent should run changed (placed, or to stop): wake its poll. */
+void api_agent_task_changed(struct api_ctx *ctx, struct task *t);
+/* The work_gen of an instance, UINT64_MAX when it is gone. */
+uint64_t api_agent_work_gen(struct api_ctx *ctx, const char *region, const char *cluster, const char *ci_id);
+/* Mark instances whose agent stopped polling disconnected; the next deadline. */
+int64_t api_agent_advance(struct api_ctx *ctx, struct region *r);
 
 /* Tasks on an instance that goes away (forced deregistration): they stop
  * with reason (api_task.c). */

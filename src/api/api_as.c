@@ -205,7 +205,7 @@ static const struct {
 
 /* e holds a validator error for op's body in: make it a ValidationError in
  * AWS's words when its kind is known, else keep its text.  Returns -1. */
-static int as_validation_error(const struct vop *op, const cJSON *in, struct err *e)
+int api_query_validation_error(const struct vop *op, const cJSON *in, struct err *e)
 {
 	if (e->code == ERR_SERVER)
 		return -1;
@@ -262,7 +262,9 @@ int api_as_call(struct api_ctx *ctx, const char *action, const cJSON *in, cJSON 
 		return err_set(e, ERR_INVALID_ACTION, "Could not find operation %s for version 2011-01-01",
 			       action);
 	if (validate_input(op, in, e))
-		return as_validation_error(op, in, e);
+		return api_query_validation_error(op, in, e);
+	if (api_authorize(ctx, 1, action, in, e))
+		return -1;
 	const struct api_action *a = api_as_find(action);
 	if (!a)
 		return err_set(e, ERR_INVALID_ACTION,

@@ -177,12 +177,15 @@ static const struct api_action ext_actions[] = {
 	{"AdvanceClock", advance_clock},
 	{"InterruptSpotTasks", interrupt_spot_tasks},
 	{"SetAgentConnected", set_agent_connected},
+	{"AgentPoll", api_agent_poll},
 };
 
 int api_ext_call(struct api_ctx *ctx, const char *action, const cJSON *in, cJSON **out, struct err *e)
 {
 	for (size_t i = 0; i < sizeof ext_actions / sizeof ext_actions[0]; i++)
 		if (strcmp(ext_actions[i].name, action) == 0) {
+			if (api_authorize(ctx, 3, action, in, e))
+				return -1;
 			*out = NULL;
 			int r = ext_actions[i].fn(ctx, in, out, e);
 			if (r == 0 && !*out)

@@ -641,7 +641,11 @@ static void reg_apply(struct api_ctx *ctx, struct container_instance *ci, struct
 	reg_attributes(ci, q);
 	codec_tags_parse(&ci->tags, q->tags);
 	ci->agent_connected = true;
+	ci->lost_at = 0;
 	ci->last_seen = ctx->now;
+	ci->agent = ci_is_berth_agent(ci);
+	free(ci->owner);
+	ci->owner = ctx->caller ? xstrdup(ctx->caller->arn) : NULL;
 }
 
 static struct container_instance *reg_new(struct api_ctx *ctx, struct cluster *c,
@@ -686,6 +690,12 @@ int api_register_container_instance(struct api_ctx *ctx, const cJSON *in, cJSON 
 	if (!c && api_cluster_lookup(ctx, ref, true, &c, e)) {
 		reg_release(&q);
 		return -1;
+	}
+	if (ci && ctx->caller && ci->owner && strcmp(ci->owner, ctx->caller->arn) != 0) {
+		reg_release(&q);
+		return err_set(e, ERR_ACCESS_DENIED,
+			       "User: %s is not authorized to perform: ecs:RegisterContainerInstance on resource: %s because another principal registered it",
+			       ctx->caller->arn, ci->arn);
 	}
 	if (ci) {
 		reg_apply(ctx, ci, &q, cp);

@@ -281,7 +281,15 @@ static void snapshot(struct api_ctx *ctx, struct service *s, struct snap *sn)
 			sooner(&sn->due, t->protect_until);
 		}
 		x->on_draining = t->ci && t->ci->status == CI_DRAINING;
-		x->agent_lost = t->ci && !t->ci->agent_connected;
+		/* A lost agent's tasks count as lost once the grace passed
+		 * (lost_at is 0 for a disconnection from before a restart:
+		 * then at once). */
+		if (t->ci && !t->ci->agent_connected) {
+			int64_t lost_at = t->ci->lost_at, lost_grace = ctx->cfg->lost_agent_grace_ms;
+			x->agent_lost = !lost_grace || !lost_at || lost_at + lost_grace <= now;
+			if (!x->agent_lost)
+				sooner(&sn->due, lost_at + lost_grace);
+		}
 	}
 	size_t ni = 0;
 	for (size_t d = 0; d < s->n_deps; d++)

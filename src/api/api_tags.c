@@ -222,6 +222,7 @@ static void mark(struct api_ctx *ctx, const struct tagged *t)
 	case MODEL_REGION:
 	case MODEL_FAMILY:
 	case MODEL_AS_LC:
+	case MODEL_IAM_USER:
 	case MODEL_AS_GROUP:
 	case MODEL_AS_POLICY: break;
 	}

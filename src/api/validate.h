@@ -112,6 +112,7 @@ struct vmodel {
 /* The generated models (src/api/shapes_*.c). */
 extern const struct vmodel validate_model_ecs;
 extern const struct vmodel validate_model_autoscaling;
+extern const struct vmodel validate_model_iam;
 
 /* The input-shape description of op `name` in model m, or NULL if the model
  * has no such operation.  The result points into m's static tables. */

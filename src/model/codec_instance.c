@@ -153,6 +153,8 @@ static void put_record(cJSON *o, const struct container_instance *ci)
 		codec_put_time(o, "berthDeregisteredAt", ci->deregistered_at);
 	if (ci->last_seen)
 		codec_put_time(o, "berthLastSeen", ci->last_seen);
+	if (ci->owner)
+		codec_put_str(o, "berthOwner", ci->owner);
 }
 
 cJSON *codec_ci(const struct model *m, const struct container_instance *ci, unsigned include)
@@ -214,6 +216,8 @@ static void parse_rest(struct container_instance *ci, const cJSON *j)
 	ports_parse(&ci->reg_udp, cJSON_GetObjectItemCaseSensitive(j, "berthPortsUdp"));
 	ci->deregistered_at = codec_time_of(j, "berthDeregisteredAt");
 	ci->last_seen = codec_time_of(j, "berthLastSeen");
+	ci->owner = codec_dup_of(j, "berthOwner");
+	ci->agent = ci_is_berth_agent(ci);
 }
 
 struct container_instance *codec_ci_from_record(const cJSON *j)

@@ -162,6 +162,7 @@ void model_init(struct model *m, const char *account)
 	m->account = xstrdup(account);
 	m->partition = xstrdup("aws");
 	sidx_init(&m->regions);
+	iam_init(&m->iam);
 }
 
 void cluster_free(struct cluster *c)
@@ -266,6 +267,7 @@ void model_release(struct model *m)
 		free(m->interned.v[i].val);
 	sidx_release(&m->interned);
 	model_changes_free(m->changes, m->n_changes);
+	iam_release(&m->iam);
 	free(m->account);
 	free(m->partition);
 	memset(m, 0, sizeof *m);
@@ -351,6 +353,7 @@ struct model_change *model_take_dirty(struct model *m, size_t *n)
 		case MODEL_AS_LC: ((struct as_launch_config *)c[i].obj)->dirty = false; break;
 		case MODEL_AS_GROUP: ((struct as_group *)c[i].obj)->dirty = false; break;
 		case MODEL_AS_POLICY: ((struct as_policy *)c[i].obj)->dirty = false; break;
+		case MODEL_IAM_USER: ((struct iam_user *)c[i].obj)->dirty = false; break;
 		}
 	}
 	m->changes = NULL;
@@ -763,6 +766,13 @@ void model_dirty_td(struct model *m, struct task_def *td)
 
 /* ---- container instances ---- */
 
+bool ci_is_berth_agent(const struct container_instance *ci)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(ci->version_info, "agentVersion");
+	return cJSON_IsString(v) && strncmp(v->valuestring, MODEL_AGENT_VERSION_PREFIX,
+					    strlen(MODEL_AGENT_VERSION_PREFIX)) == 0;
+}
+
 void ci_free(struct container_instance *ci)
 {
 	if (!ci)
@@ -775,6 +785,7 @@ void ci_free(struct container_instance *ci)
 	free(ci->zone);
 	free(ci->cp_name);
 	free(ci->status_reason);
+	free(ci->owner);
 	portset_release(&ci->reg_ports);
 	portset_release(&ci->reg_udp);
 	portset_release(&ci->used_ports);

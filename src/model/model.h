@@ -17,6 +17,7 @@
 #include "lib/hmap.h"
 #include "lib/sidx.h"
 #include "model/model_as.h"
+#include "model/model_iam.h"
 
 struct kv {
 	char *key;
@@ -287,6 +288,10 @@ struct container_instance {
 	int64_t registered_at;
 	int64_t deregistered_at;
 	int64_t last_seen;          /* the agent's last call (ms), for liveness */
+	int64_t lost_at;            /* when agentConnected went false (ms), 0 while connected */
+	bool agent;                 /* berth-agent runs its tasks (versionInfo.agentVersion berth-agent/...) */
+	uint64_t work_gen;          /* bumps when what its agent should run changes */
+	char *owner;                /* the IAM user ARN that registered it, or NULL (root, --auth open) */
 	long tasks;                 /* tasks that reference it, any status */
 	bool dirty;
 };
@@ -496,6 +501,7 @@ struct region {
 	struct run_token **token_ring;   /* the same, oldest first, at most MODEL_RUN_TOKENS */
 	size_t token_head, n_tokens;
 	bool default_created;      /* the default cluster was made on first use */
+	int64_t agent_due;         /* no agent can time out before this (ms); 0: look */
 	/* Auto Scaling (model_as.h) */
 	struct sidx as_lcs;        /* launch configurations by name */
 	struct sidx as_groups;     /* Auto Scaling groups by name */
@@ -507,7 +513,7 @@ struct region {
 
 enum model_kind {
 	MODEL_REGION, MODEL_CLUSTER, MODEL_CP, MODEL_TASKDEF, MODEL_INSTANCE, MODEL_TASK, MODEL_FAMILY, MODEL_SERVICE,
-	MODEL_AS_LC, MODEL_AS_GROUP, MODEL_AS_POLICY,
+	MODEL_AS_LC, MODEL_AS_GROUP, MODEL_AS_POLICY, MODEL_IAM_USER,
 };
 
 /* An entry of the dirty set: an object to write, or an id to delete. */
@@ -540,6 +546,8 @@ struct model {
 	int64_t cas_next_at;       /* the next managed scaling evaluation, 0: at once */
 	int64_t infra_next_due;    /* the soonest Auto Scaling instance deadline, 0 if none (may be early) */
 	long svc_watch;            /* services that watch capacity (DAEMON, or a start found no room); may be high */
+	struct iam iam;            /* users, keys and policies (model_iam.h) */
+	uint64_t agent_gen;        /* bumps with any instance's work_gen (parked agent polls look again) */
 	struct model_change *changes;
 	size_t n_changes, cap_changes;
 };
@@ -623,6 +631,10 @@ void model_dirty_ci(struct model *m, struct container_instance *ci);
 /* What tasks hold on ci changed (not stored: a load recomputes it): its
  * version and m->capacity_gen move, no record is written. */
 void model_touch_ci(struct model *m, struct container_instance *ci);
+/* Does berth-agent run ci's tasks?  Its versionInfo.agentVersion says
+ * "berth-agent/VERSION (protocol N)". */
+#define MODEL_AGENT_VERSION_PREFIX "berth-agent/"
+bool ci_is_berth_agent(const struct container_instance *ci);
 void ci_free(struct container_instance *ci);
 
 /* Tasks.  model_task_add indexes a new task (seq assigned) in its cluster

@@ -246,17 +246,21 @@ int awsjson_call(struct api_ctx *ctx, struct http_req *r)
 	return code;
 }
 
-/* --auth sigv4: the access keys berthd knows (the root's, for now). */
+/* --auth sigv4: the access keys berthd knows: the root's and the IAM
+ * users' active ones. */
 static const char *secret_of(void *arg, const char *access_key_id)
 {
 	const struct server *srv = arg;
-	return strcmp(access_key_id, srv->cfg.root_access_key_id) == 0 ? srv->cfg.root_secret_access_key : NULL;
+	if (strcmp(access_key_id, srv->cfg.root_access_key_id) == 0)
+		return srv->cfg.root_secret_access_key;
+	const struct iam_access_key *k = NULL;
+	return iam_user_by_key(&srv->model.iam, access_key_id, &k) && k && k->active ? k->secret : NULL;
 }
 
 /* Is r signed by a known key?  If not, its answer is the error AWS gives,
  * in the protocol's shape (JSON 1.1, or Query for a form body without
  * X-Amz-Target), and false. */
-static bool signature_ok(struct server *srv, struct http_req *r)
+static bool signature_ok(struct server *srv, struct http_req *r, struct iam_user **caller)
 {
 	struct sigv4_request q = {
 		.method = r->method, .path = r->path, .query = NULL, .headers = r->hdrs, .n_headers = r->n_hdrs,
@@ -267,8 +271,14 @@ static bool signature_ok(struct server *srv, struct http_req *r)
 	struct err e;
 	err_clear(&e);
 	enum sigv4_status st = sigv4_verify(&q, &keys, &srv->sigv4, clock_now(&srv->clock), &a, &e);
-	if (st == SIGV4_OK)
+	if (st == SIGV4_OK) {
+		/* The root's key is not an IAM user's (load_policy_file and
+		 * CreateAccessKey never make one with its id). */
+		*caller = strcmp(a.access_key_id, srv->cfg.root_access_key_id) == 0
+				  ? NULL
+				  : iam_user_by_key(&srv->model.iam, a.access_key_id, NULL);
 		return true;
+	}
 	bool query = !r->target && r->ctype && strstr(r->ctype, "x-www-form-urlencoded");
 	static const int json_codes[] = {
 		[SIGV4_MISSING_TOKEN] = ERR_MISSING_AUTH_TOKEN, [SIGV4_INCOMPLETE] = ERR_INCOMPLETE_SIGNATURE,
@@ -286,15 +296,16 @@ static bool signature_ok(struct server *srv, struct http_req *r)
 	return false;
 }
 
-void awsjson_handle(struct server *srv, struct http_req *r)
+bool awsjson_handle(struct server *srv, struct http_req *r)
 {
 	rng_uuid(&srv->rng, r->request_id);
 	if (strcmp(r->method, "POST") != 0) {
 		plain_http(srv, r);
-		return;
+		return false;
 	}
-	if (strcmp(srv->cfg.auth, "sigv4") == 0 && !signature_ok(srv, r))
-		return;
+	struct iam_user *caller = NULL;
+	if (strcmp(srv->cfg.auth, "sigv4") == 0 && !signature_ok(srv, r, &caller))
+		return false;
 	struct api_ctx ctx = {
 		.m = &srv->model,
 		.cfg = &srv->acfg,
@@ -304,8 +315,19 @@ void awsjson_handle(struct server *srv, struct http_req *r)
 		.driver = srv->driver,
 		.infra = &infra_sim_ops,
 		.vclock = srv->clock.ops == &clock_virtual_ops ? &srv->vnow : NULL,
+		.caller = caller,
+		.park = srv->stopping ? NULL : &r->park,
 	};
+	r->park.parked = false;
 	int code = awsjson_call(&ctx, r);
+	if (r->park.parked) {
+		r->next = srv->parked;
+		srv->parked = r;
+		server_wake(srv, r->park.until);
+		if (ctx.wake_at)
+			server_wake(srv, ctx.wake_at);
+		return true;
+	}
 	if (code) {
 		srv->stats.errors++;
 		if (api_error_status(code) >= 500)
@@ -313,4 +335,5 @@ void awsjson_handle(struct server *srv, struct http_req *r)
 	}
 	if (ctx.wake_at)
 		server_wake(srv, ctx.wake_at);
+	return false;
 }

@@ -24,8 +24,6 @@
 #include "lib/xalloc.h"
 #include "server/server.h"
 
-#define AWSQUERY_VERSION "2011-01-01"
-#define AWSQUERY_XMLNS "http://autoscaling.amazonaws.com/doc/2011-01-01/"
 /* Segments one parameter name may have: deeper than any shape nests, and
  * a bound on the recursion of the second step. */
 #define AWSQUERY_MAX_SEGMENTS 64
@@ -618,24 +616,45 @@ static const char *const no_output[] = {
 	"SetDesiredCapacity", "SetInstanceHealth", "SuspendProcesses", "UpdateAutoScalingGroup",
 };
 
+/* The IAM operations Berth serves that have no output shape. */
+static const char *const iam_no_output[] = {
+	"DeleteAccessKey", "DeleteUser", "DeleteUserPolicy", "PutUserPolicy", "UpdateAccessKey",
+};
+
+const struct awsquery_service awsquery_autoscaling = {
+	"autoscaling", "2011-01-01", "http://autoscaling.amazonaws.com/doc/2011-01-01/",
+	&validate_model_autoscaling, api_as_call, no_output, sizeof no_output / sizeof no_output[0],
+};
+const struct awsquery_service awsquery_iam = {
+	"iam", "2010-05-08", "https://iam.amazonaws.com/doc/2010-05-08/",
+	&validate_model_iam, api_iam_call, iam_no_output, sizeof iam_no_output / sizeof iam_no_output[0],
+};
+
 static int by_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-bool awsquery_has_output(const char *action)
+static bool svc_has_output(const struct awsquery_service *svc, const char *action)
 {
-	return !bsearch(&action, no_output, sizeof no_output / sizeof no_output[0], sizeof no_output[0],
-			by_str);
+	return !bsearch(&action, svc->no_output, svc->n_no_output, sizeof svc->no_output[0], by_str);
 }
 
-char *awsquery_render(const char *action, const cJSON *out, const char *request_id)
+bool awsquery_has_output(const char *action)
+{
+	return svc_has_output(&awsquery_autoscaling, action);
+}
+
+char *awsquery_render_svc(const struct awsquery_service *svc, const char *action, const cJSON *out,
+			  const char *request_id)
 {
 	struct xbuf b = {0};
 	xb_str(&b, "<");
 	xb_str(&b, action);
-	xb_str(&b, "Response xmlns=\"" AWSQUERY_XMLNS "\">");
-	if (awsquery_has_output(action)) {
+	xb_str(&b, "Response xmlns=\"");
+	xb_str(&b, svc->xmlns);
+	xb_str(&b, "\">");
+	if (svc_has_output(svc, action)) {
 		xb_str(&b, "<");
 		xb_str(&b, action);
 		xb_str(&b, "Result>");
@@ -652,6 +671,11 @@ char *awsquery_render(const char *action, const cJSON *out, const char *request_
 	return b.p;
 }
 
+char *awsquery_render(const char *action, const cJSON *out, const char *request_id)
+{
+	return awsquery_render_svc(&awsquery_autoscaling, action, out, request_id);
+}
+
 /* Server-side faults are the Receiver's; everything else the Sender's
  * (ResourceContention too, a retryable 500 the model calls a sender
  * fault). */
@@ -660,10 +684,13 @@ static bool receiver_fault(int code)
 	return code == ERR_SERVER || code == ERR_UNAVAILABLE || code <= 0 || code >= ERR__COUNT;
 }
 
-char *awsquery_render_error(int code, const char *msg, const char *request_id)
+char *awsquery_render_error_svc(const struct awsquery_service *svc, int code, const char *msg,
+				const char *request_id)
 {
 	struct xbuf b = {0};
-	xb_str(&b, "<ErrorResponse xmlns=\"" AWSQUERY_XMLNS "\"><Error><Type>");
+	xb_str(&b, "<ErrorResponse xmlns=\"");
+	xb_str(&b, svc->xmlns);
+	xb_str(&b, "\"><Error><Type>");
 	xb_str(&b, receiver_fault(code) ? "Receiver" : "Sender");
 	xb_str(&b, "</Type><Code>");
 	xb_text(&b, api_error_type(code));
@@ -673,6 +700,20 @@ char *awsquery_render_error(int code, const char *msg, const char *request_id)
 	xb_text(&b, request_id);
 	xb_str(&b, "</RequestId></ErrorResponse>");
 	return b.p;
+}
+
+char *awsquery_render_error(int code, const char *msg, const char *request_id)
+{
+	return awsquery_render_error_svc(&awsquery_autoscaling, code, msg, request_id);
+}
+
+void awsquery_error_svc(const struct awsquery_service *svc, struct http_req *r, int code, const char *msg)
+{
+	free(r->resp);
+	r->resp = awsquery_render_error_svc(svc, code, msg, r->request_id);
+	r->resp_len = strlen(r->resp);
+	r->status = api_error_status(code);
+	r->resp_ctype = "text/xml";
 }
 
 void awsquery_error(struct http_req *r, int code, const char *msg)
@@ -686,9 +727,21 @@ void awsquery_error(struct http_req *r, int code, const char *msg)
 
 /* ---- one request ---- */
 
+/* The service a request's Version names (NULL: none of ours). */
+static const struct awsquery_service *const services[] = {&awsquery_autoscaling, &awsquery_iam};
+
+const struct awsquery_service *awsquery_service_of(const char *version)
+{
+	for (size_t i = 0; version && i < sizeof services / sizeof services[0]; i++)
+		if (strcmp(version, services[i]->version) == 0)
+			return services[i];
+	return NULL;
+}
+
 /* Action and Version, checked as AWS does; returns the operation or NULL
  * with e set. */
-static const struct vop *query_op(const struct awsquery_form *f, struct err *e)
+static const struct vop *query_op(const struct awsquery_form *f, const struct awsquery_service *svc,
+				  struct err *e)
 {
 	const char *action = awsquery_form_get(f, "Action");
 	const char *version = awsquery_form_get(f, "Version");
@@ -696,8 +749,8 @@ static const struct vop *query_op(const struct awsquery_form *f, struct err *e)
 		err_set(e, ERR_MISSING_ACTION, "The request must contain the parameter Action.");
 		return NULL;
 	}
-	const struct vop *op = validate_find_op(&validate_model_autoscaling, action);
-	if (!version || !*version || strcmp(version, AWSQUERY_VERSION) != 0 || !op) {
+	const struct vop *op = svc ? validate_find_op(svc->model, action) : NULL;
+	if (!op) {
 		char a[AWSQUERY_ECHO_MAX + 4], v[AWSQUERY_ECHO_MAX + 4];
 		err_set(e, ERR_INVALID_ACTION, "Could not find operation %s for version %s",
 			echo(action, a), version && *version ? echo(version, v) : "NO_VERSION_SPECIFIED");
@@ -713,16 +766,18 @@ int awsquery_call(struct api_ctx *ctx, struct http_req *r)
 	err_clear(&e);
 	cJSON *in = NULL, *out = NULL;
 	const struct vop *op = NULL;
+	const struct awsquery_service *svc = NULL;
 	bool ok = false;
 	if (awsquery_form_parse(r->body ? r->body : "", r->len, &f, &e) == 0 &&
-	    (op = query_op(&f, &e)) && awsquery_to_json(op->model, op->input, &f, &in, &e) == 0) {
+	    (svc = awsquery_service_of(awsquery_form_get(&f, "Version")), op = query_op(&f, svc, &e)) &&
+	    awsquery_to_json(op->model, op->input, &f, &in, &e) == 0) {
 		char region[64];
 		if (awsjson_auth_region(r->auth, region, sizeof region))
 			ctx->region = region;
-		if (api_as_call(ctx, op->name, in, &out, &e) == 0) {
+		if (svc->call(ctx, op->name, in, &out, &e) == 0) {
 			ok = true;
 			free(r->resp);
-			r->resp = awsquery_render(op->name, out, r->request_id);
+			r->resp = awsquery_render_svc(svc, op->name, out, r->request_id);
 			r->resp_len = strlen(r->resp);
 			r->status = 200;
 			r->resp_ctype = "text/xml";
@@ -732,7 +787,7 @@ int awsquery_call(struct api_ctx *ctx, struct http_req *r)
 	int code = 0;
 	if (!ok) {
 		code = e.code ? e.code : ERR_SERVER;
-		awsquery_error(r, code, e.msg);
+		awsquery_error_svc(svc ? svc : &awsquery_autoscaling, r, code, e.msg);
 	}
 	awsquery_form_release(&f);
 	cJSON_Delete(in);

@@ -41,6 +41,10 @@ struct config {
 	char *auth;
 	char *root_access_key_id;
 	char *root_secret_access_key;
+	char *master_key_file;
+	long agent_timeout_ms;
+	long lost_agent_grace_ms;
+	char *policy_file;
 	char *timing;
 	long instance_boot_ms;
 	long healthy_grace_ms;

@@ -20,11 +20,19 @@ static int64_t step_at(const struct api_ctx *ctx)
 
 static void sim_launch(struct api_ctx *ctx, struct task *t)
 {
+	if (t->ci && t->ci->agent) {
+		api_agent_task_changed(ctx, t); /* its agent runs it */
+		return;
+	}
 	api_task_due(ctx, t, step_at(ctx));
 }
 
 static void sim_stop(struct api_ctx *ctx, struct task *t)
 {
+	if (t->ci && t->ci->agent) {
+		api_agent_task_changed(ctx, t);
+		return;
+	}
 	int64_t at = step_at(ctx);
 	/* A Spot interruption's warning: the task runs on for its stopTimeout
 	 * (ECS gives two minutes), then stops with SpotInterruption. */
@@ -119,6 +127,8 @@ static void step_stopping(struct api_ctx *ctx, struct task *t)
 
 static void sim_step(struct api_ctx *ctx, struct task *t)
 {
+	if (t->ci && t->ci->agent)
+		return; /* its agent reports its steps */
 	if (t->desired == TS_STOPPED) {
 		step_stopping(ctx, t);
 		return;

@@ -33,6 +33,7 @@ static const char *kind_name(enum model_kind k)
 	case MODEL_AS_LC: return "as_launch_config";
 	case MODEL_AS_GROUP: return "as_group";
 	case MODEL_AS_POLICY: return "as_policy";
+	case MODEL_IAM_USER: return "iam_user";
 	}
 	return "?";
 }
@@ -51,6 +52,7 @@ static cJSON *record_of(const struct model *model, const struct model_change *c)
 	case MODEL_AS_LC: return codec_as_lc(c->obj, CODEC_RECORD);
 	case MODEL_AS_GROUP: return codec_as_group(model, c->obj, CODEC_RECORD);
 	case MODEL_AS_POLICY: return codec_as_policy(c->obj, CODEC_RECORD);
+	case MODEL_IAM_USER: return codec_iam_user(&model->iam, c->obj);
 	}
 	return NULL;
 }
@@ -84,6 +86,7 @@ static char *id_of(const struct model_change *c)
 		return model_record_id(g->region, g->name);
 	}
 	case MODEL_AS_POLICY: return codec_as_policy_record_id(c->obj);
+	case MODEL_IAM_USER: return xstrdup(((struct iam_user *)c->obj)->name);
 	}
 	return NULL;
 }
@@ -153,6 +156,15 @@ void server_flush(struct server *srv)
 		begin_shutdown(srv, 1);
 }
 
+static void queue_answer(struct server *srv, struct http_req *r)
+{
+	if (srv->wtail)
+		srv->wtail->next = r;
+	else
+		srv->whead = r;
+	srv->wtail = r;
+}
+
 static void on_inbox(uv_async_t *h)
 {
 	struct server *srv = h->data;
@@ -163,23 +175,50 @@ static void on_inbox(uv_async_t *h)
 	while (r) {
 		struct http_req *next = r->next;
 		r->next = NULL;
-		awsjson_handle(srv, r);
-		if (srv->wtail)
-			srv->wtail->next = r;
-		else
-			srv->whead = r;
-		srv->wtail = r;
+		if (!awsjson_handle(srv, r))
+			queue_answer(srv, r);
+		r = next;
+	}
+}
+
+void server_run_parked(struct server *srv, bool all)
+{
+	if (!srv->parked)
+		return;
+	int64_t now = clock_now(&srv->clock);
+	bool news = srv->parked_gen != srv->model.agent_gen;
+	srv->parked_gen = srv->model.agent_gen;
+	struct api_ctx ctx = {.m = &srv->model};
+	struct http_req *r = srv->parked;
+	srv->parked = NULL;
+	while (r) {
+		struct http_req *next = r->next;
+		r->next = NULL;
+		struct api_park *p = &r->park;
+		bool due = all || p->until <= now ||
+			   (news && api_agent_work_gen(&ctx, p->region, p->cluster, p->ci_id) != p->gen);
+		if (!due) {
+			r->next = srv->parked;
+			srv->parked = r;
+		} else {
+			if (all)
+				p->until = now; /* answer now: no holding again */
+			if (!awsjson_handle(srv, r))
+				queue_answer(srv, r);
+		}
 		r = next;
 	}
 }
 
 static void on_prepare(uv_prepare_t *h)
 {
+	server_run_parked(h->data, false);
 	server_flush(h->data);
 }
 
 static void on_check(uv_check_t *h)
 {
+	server_run_parked(h->data, false);
 	server_flush(h->data);
 }
 
@@ -233,6 +272,7 @@ static void close_handles(struct server *srv)
 	uv_close((uv_handle_t *)&srv->advance, on_close);
 	uv_close((uv_handle_t *)&srv->sigterm, on_close);
 	uv_close((uv_handle_t *)&srv->sigint, on_close);
+	uv_close((uv_handle_t *)&srv->sighup, on_close);
 	uv_close((uv_handle_t *)&srv->shutdown_timer, on_close);
 }
 
@@ -264,14 +304,11 @@ static void begin_shutdown(struct server *srv, int code)
 	while (r) {
 		struct http_req *next = r->next;
 		r->next = NULL;
-		awsjson_handle(srv, r);
-		if (srv->wtail)
-			srv->wtail->next = r;
-		else
-			srv->whead = r;
-		srv->wtail = r;
+		if (!awsjson_handle(srv, r))
+			queue_answer(srv, r);
 		r = next;
 	}
+	server_run_parked(srv, true); /* held polls get their answer now */
 	server_flush(srv);
 	uv_timer_start(&srv->shutdown_timer, on_shutdown_tick, 0, 10);
 }
@@ -280,6 +317,49 @@ static void on_signal(uv_signal_t *h, int signum)
 {
 	(void)signum;
 	begin_shutdown(h->data, 0);
+}
+
+/* Read --policy-file into the model's file users.  Returns 0 or -1 (logged;
+ * the users loaded before stay). */
+static int load_policy_file(struct server *srv)
+{
+	if (!*srv->cfg.policy_file)
+		return 0;
+	FILE *f = fopen(srv->cfg.policy_file, "rb");
+	if (!f) {
+		log_error("cannot read the policy file %s: %s", srv->cfg.policy_file, strerror(errno));
+		return -1;
+	}
+	char *text = NULL;
+	size_t len = 0, cap = 0, n;
+	do {
+		if (len + 65536 > cap)
+			text = xrealloc(text, cap = 2 * cap + 65536);
+		n = fread(text + len, 1, cap - len, f);
+		len += n;
+	} while (n > 0 && len < (size_t)16 << 20);
+	fclose(f);
+	struct api_ctx ctx = {.m = &srv->model, .cfg = &srv->acfg, .region = srv->cfg.region,
+			      .now = clock_now(&srv->clock), .rng = &srv->rng};
+	struct err e;
+	err_clear(&e);
+	int rc = api_iam_load_file(&ctx, text, len, &e);
+	seal_wipe(text, len);
+	free(text);
+	size_t users = 0;
+	for (size_t i = 0; i < srv->model.iam.users.n; i++)
+		users += ((struct iam_user *)srv->model.iam.users.v[i].val)->from_file;
+	if (rc)
+		log_error("policy file %s refused: %s", srv->cfg.policy_file, e.msg);
+	else
+		log_info("policy file %s: %zu users", srv->cfg.policy_file, users);
+	return rc;
+}
+
+static void on_sighup(uv_signal_t *h, int signum)
+{
+	(void)signum;
+	load_policy_file(h->data);
 }
 
 /* ---- start ---- */
@@ -380,6 +460,14 @@ static int load_record(void *arg, const char *kind, const char *id, int64_t rev,
 			model_as_policy_load(model_region(m, p->region), p);
 		else
 			rc = -1;
+	} else if (strcmp(kind, "iam_user") == 0) {
+		struct iam_user *u = codec_iam_user_from_record(m, j);
+		if (u) {
+			model_iam_user_add(m, u);
+		} else {
+			log_error("store record iam_user %s: damaged, or its secret access keys do not open with this master key (--master-key-file)", id);
+			rc = -1;
+		}
 	} else if (strcmp(kind, "task") == 0) {
 		if (la->n_deferred == la->cap_deferred) {
 			la->cap_deferred = la->cap_deferred ? la->cap_deferred * 2 : 256;
@@ -470,6 +558,8 @@ int server_init(struct server *srv)
 		.spot_warning_ms = srv->cfg.spot_warning_s * 1000,
 		.healthy_grace_ms = srv->cfg.healthy_grace_ms,
 		.service_retention_ms = srv->cfg.service_retention_s * 1000,
+		.agent_timeout_ms = srv->cfg.agent_timeout_ms,
+		.lost_agent_grace_ms = srv->cfg.lost_agent_grace_ms,
 	};
 	enum scaling_cas_timing_mode tm;
 	if (scaling_cas_timing_parse(srv->cfg.timing, &tm)) {
@@ -504,6 +594,15 @@ int server_init(struct server *srv)
 		log_error("cannot open the store in %s: %s", srv->cfg.data_dir, e.msg);
 		return -1;
 	}
+	char *key_path = *srv->cfg.master_key_file ? xstrdup(srv->cfg.master_key_file)
+						   : xasprintf("%s/master.key", srv->cfg.data_dir);
+	int krc = seal_key_load(key_path, 1, &srv->model.iam.seal, &e);
+	free(key_path);
+	if (krc) {
+		log_error("%s", e.msg);
+		return -1;
+	}
+	srv->model.iam.sealed = true;
 	struct load_arg la = {.srv = srv};
 	int lrc = srv->sops->load(srv->store, load_record, &la, &e);
 	for (size_t i = 0; i < la.n_svcs; i++) {
@@ -540,6 +639,8 @@ int server_init(struct server *srv)
 	struct api_ctx lctx = {.m = &srv->model, .cfg = &srv->acfg, .region = srv->cfg.region,
 			       .now = clock_now(&srv->clock), .rng = &srv->rng, .driver = srv->driver, .infra = &infra_sim_ops};
 	api_loaded(&lctx);
+	if (load_policy_file(srv))
+		return -1;
 	if (uv_loop_init(&srv->loop)) {
 		log_error("cannot start the event loop");
 		return -1;
@@ -552,12 +653,15 @@ int server_init(struct server *srv)
 	uv_timer_init(&srv->loop, &srv->shutdown_timer);
 	uv_signal_init(&srv->loop, &srv->sigterm);
 	uv_signal_init(&srv->loop, &srv->sigint);
+	uv_signal_init(&srv->loop, &srv->sighup);
+	srv->sighup.data = srv;
 	srv->inbox.data = srv->prepare.data = srv->check.data = srv->advance.data = srv;
 	srv->shutdown_timer.data = srv->sigterm.data = srv->sigint.data = srv;
 	uv_prepare_start(&srv->prepare, on_prepare);
 	uv_check_start(&srv->check, on_check);
 	uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&srv->sigint, on_signal, SIGINT);
+	uv_signal_start(&srv->sighup, on_sighup, SIGHUP);
 	/* Overdue transitions and retention complete now. */
 	on_advance(&srv->advance);
 	if (http_start(srv))

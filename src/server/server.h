@@ -48,6 +48,7 @@ struct http_req {
 	const char *resp_ctype;
 	char request_id[37];
 	bool close;
+	struct api_park park;             /* a held long poll (AgentPoll) */
 	struct http_req *next;
 };
 
@@ -64,13 +65,17 @@ struct server {
 	uv_check_t check;
 	uv_timer_t advance;
 	uv_timer_t shutdown_timer;
-	uv_signal_t sigterm, sigint;
+	uv_signal_t sigterm, sigint, sighup;
 	/* inbox queue: MHD workers push, the loop pops (qmu guards all four) */
 	pthread_mutex_t qmu;
 	struct http_req *qhead, *qtail;
 	bool qclosed;
 	/* answered requests waiting for the turn's commit (loop thread only) */
 	struct http_req *whead, *wtail;
+	/* held long polls (loop thread only), and model.agent_gen when they
+	 * were last looked at */
+	struct http_req *parked;
+	uint64_t parked_gen;
 	struct MHD_Daemon *mhd;
 	int quiesced_fd;
 	atomic_int live;
@@ -122,7 +127,12 @@ void http_req_free_headers(struct http_req *r);
  * ctx's model and fill r's answer.  ctx->region is the default region on
  * entry.  Returns 0 or the error code answered.  The fuzzer calls this. */
 int awsjson_call(struct api_ctx *ctx, struct http_req *r);
-void awsjson_handle(struct server *srv, struct http_req *r);
+/* Answer r, or hold it (a long poll with nothing to say yet: it is then
+ * on srv->parked and true is returned). */
+bool awsjson_handle(struct server *srv, struct http_req *r);
+/* Run the held polls whose instance has news or whose time is up; their
+ * answers join the turn's queue. */
+void server_run_parked(struct server *srv, bool all);
 /* Set r's answer to an AWS JSON 1.1 error. */
 void awsjson_error(struct http_req *r, int code, const char *msg);
 /* The region of a SigV4 Authorization header's credential scope
@@ -154,6 +164,20 @@ const char *awsquery_form_get(const struct awsquery_form *f, const char *key);
  * set (the caller frees it), or -1 with a ValidationError in e. */
 int awsquery_to_json(const struct vmodel *m, unsigned shape, const struct awsquery_form *f,
 		     cJSON **out, struct err *e);
+/* A service spoken in the Query protocol, chosen by the request's Version:
+ * Auto Scaling (2011-01-01) and IAM (2010-05-08). */
+struct awsquery_service {
+	const char *name;           /* the SigV4 signing name */
+	const char *version;
+	const char *xmlns;
+	const struct vmodel *model;
+	int (*call)(struct api_ctx *ctx, const char *action, const cJSON *in, cJSON **out, struct err *e);
+	const char *const *no_output; /* sorted: operations without an output shape */
+	size_t n_no_output;
+};
+extern const struct awsquery_service awsquery_autoscaling, awsquery_iam;
+/* The service whose API version is version, or NULL. */
+const struct awsquery_service *awsquery_service_of(const char *version);
 /* Does the Auto Scaling operation action have an output shape? */
 bool awsquery_has_output(const char *action);
 /* The XML answers, heap strings: <ActionResponse> with <ActionResult> (out's
@@ -161,6 +185,12 @@ bool awsquery_has_output(const char *action);
  * and <ResponseMetadata>; <ErrorResponse>. */
 char *awsquery_render(const char *action, const cJSON *out, const char *request_id);
 char *awsquery_render_error(int code, const char *msg, const char *request_id);
+/* The same for any Query service (its namespace, its operations). */
+char *awsquery_render_svc(const struct awsquery_service *svc, const char *action, const cJSON *out,
+			  const char *request_id);
+char *awsquery_render_error_svc(const struct awsquery_service *svc, int code, const char *msg,
+				const char *request_id);
+void awsquery_error_svc(const struct awsquery_service *svc, struct http_req *r, int code, const char *msg);
 /* Set r's answer to a Query error (text/xml). */
 void awsquery_error(struct http_req *r, int code, const char *msg);
 /* Run r (a form body) against ctx's model through api_as_call and fill

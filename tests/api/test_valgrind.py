@@ -133,6 +133,11 @@ def implemented_as_actions():
         return set(re.findall(r'^X\("(\w+)"', f.read(), re.M))
 
 
+IAM_ACTIONS = {"CreateUser", "GetUser", "ListUsers", "DeleteUser", "CreateAccessKey", "UpdateAccessKey",
+               "DeleteAccessKey", "ListAccessKeys", "PutUserPolicy", "GetUserPolicy", "DeleteUserPolicy",
+               "ListUserPolicies"}
+
+
 def implemented_actions():
     with open(os.path.join(harness.ROOT, "src", "api", "actions.def")) as f:
         return set(re.findall(r'^X\("(\w+)"', f.read(), re.M))
@@ -279,6 +284,8 @@ def every_action(b, called):
     expect_error("ClientException", ecs.delete_capacity_provider, capacityProvider="nope")
     task_actions(ecs)
     service_actions(ecs)
+    agent_actions(b, ecs)
+    iam_actions(b, called)
     # DeleteCluster
     ecs.delete_cluster(cluster="vg-list-4")
     ecs.delete_cluster(cluster="vg-list-4")  # INACTIVE: answered again
@@ -289,6 +296,73 @@ def every_action(b, called):
         raise AssertionError("UpdateCluster of an INACTIVE cluster succeeded")
     except botocore.exceptions.ClientError:
         pass
+
+
+def agent_actions(b, ecs):
+    """The agent protocol: a berth-agent instance, a held poll answered by
+    a placement, state reports, a mismatched version."""
+    ecs.create_cluster(clusterName="vg-agent")
+    ci = ecs.register_container_instance(cluster="vg-agent", versionInfo={
+        "agentVersion": "berth-agent/0.1.0 (protocol 1)"}, totalResources=[
+        {"name": "CPU", "type": "INTEGER", "integerValue": 1024},
+        {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}])["containerInstance"]["containerInstanceArn"]
+    td = ecs.register_task_definition(family="vg-agent", containerDefinitions=[
+        {"name": "main", "image": "none", "memory": 32, "command": ["sleep", "1"],
+         "environment": [{"name": "A", "value": "1"}]}])["taskDefinition"]["taskDefinitionArn"]
+
+    def poll(wait, tasks=(), version=1):
+        return raw(b, None, json.dumps({"protocolVersion": version, "cluster": "vg-agent", "containerInstance": ci,
+                                        "waitSeconds": wait, "tasks": list(tasks)}),
+                   headers={"X-Amz-Target": "BerthExtensions_v1.AgentPoll"})
+    assert poll(1)[2]["tasks"] == []                       # held, then empty
+    task = ecs.run_task(cluster="vg-agent", taskDefinition=td, launchType="EXTERNAL", overrides={
+        "containerOverrides": [{"name": "main", "environment": [{"name": "A", "value": "2"}]}]})["tasks"][0]["taskArn"]
+    assert poll(0)[2]["tasks"][0]["taskArn"] == task
+    ecs.submit_container_state_change(cluster="vg-agent", task=task, containerName="main", status="RUNNING")
+    ecs.submit_task_state_change(cluster="vg-agent", task=task, status="RUNNING", containers=[
+        {"containerName": "main", "status": "RUNNING"}])
+    poll(0, [{"taskArn": task, "lastStatus": "RUNNING",
+              "containers": [{"name": "main", "lastStatus": "RUNNING", "healthStatus": "HEALTHY"}]}])
+    ecs.stop_task(cluster="vg-agent", task=task)
+    ecs.submit_task_state_change(cluster="vg-agent", task=task, status="STOPPED", containers=[
+        {"containerName": "main", "status": "STOPPED", "exitCode": 143}])
+    expect_error("InvalidParameterException", ecs.submit_task_state_change, cluster="vg-agent", task=task,
+                 status="RUNNING")
+    expect_error("InvalidParameterException", ecs.submit_container_state_change, cluster="vg-agent", task=task,
+                 containerName="nope", status="RUNNING")
+    assert poll(0, version=2)[0] == 400
+
+
+def iam_actions(b, called):
+    """Every IAM action, success and error paths (open mode: nothing is
+    authorized, but users, sealed keys and parsed policies are made,
+    stored and freed)."""
+    iam = b.client("iam")
+    iam.meta.events.register("before-call.iam.*", lambda model, **kw: called.add("IAM:" + model.name))
+    iam.create_user(UserName="vg-user", Path="/vg/")
+    expect_error("EntityAlreadyExists", iam.create_user, UserName="vg-user")
+    iam.get_user(UserName="vg-user")
+    expect_error("NoSuchEntity", iam.get_user, UserName="nope")
+    iam.list_users(MaxItems=1)
+    k = iam.create_access_key(UserName="vg-user")["AccessKey"]
+    iam.create_access_key(UserName="vg-user")
+    expect_error("LimitExceeded", iam.create_access_key, UserName="vg-user")
+    iam.update_access_key(UserName="vg-user", AccessKeyId=k["AccessKeyId"], Status="Inactive")
+    iam.list_access_keys(UserName="vg-user")
+    iam.delete_access_key(UserName="vg-user", AccessKeyId=k["AccessKeyId"])
+    doc = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "ecs:Describe*", "Resource": "*",
+         "Condition": {"StringLike": {"aws:ResourceTag/team": "a*"}}}]})
+    iam.put_user_policy(UserName="vg-user", PolicyName="p", PolicyDocument=doc)
+    expect_error("MalformedPolicyDocument", iam.put_user_policy, UserName="vg-user", PolicyName="q",
+                 PolicyDocument='{"Statement": 1}')
+    iam.get_user_policy(UserName="vg-user", PolicyName="p")
+    iam.list_user_policies(UserName="vg-user")
+    expect_error("DeleteConflict", iam.delete_user, UserName="vg-user")
+    iam.create_user(UserName="vg-gone")
+    iam.put_user_policy(UserName="vg-gone", PolicyName="p", PolicyDocument=doc)
+    iam.delete_user_policy(UserName="vg-gone", PolicyName="p")
+    iam.delete_user(UserName="vg-gone")
 
 
 def task_actions(ecs):
@@ -562,7 +636,8 @@ def test_valgrind_every_action_clean(_shared):
         vg.start(b)
         called = set()
         every_action(b, called)
-        missing = (implemented_actions() | {"AS:" + a for a in implemented_as_actions()}) - called
+        missing = (implemented_actions() | {"AS:" + a for a in implemented_as_actions()} |
+                   {"IAM:" + a for a in IAM_ACTIONS}) - called
         assert not missing, "actions not exercised under valgrind (add them to every_action): %s" % sorted(missing)
         protocol_corners(b)
         vg.stop(b)
@@ -575,6 +650,9 @@ def test_valgrind_every_action_clean(_shared):
         ecs = b2.ecs
         kept = ecs.describe_services(cluster="vg-svc", services=["web", "daemon", "idle"])
         assert [s["serviceName"] for s in kept["services"]] == ["web", "daemon"], kept
+        # IAM users come back with their sealed keys and parsed policies
+        assert b2.client("iam").list_user_policies(UserName="vg-user")["PolicyNames"] == ["p"]
+        assert len(b2.client("iam").list_access_keys(UserName="vg-user")["AccessKeyMetadata"]) == 1
         ecs.delete_service(cluster="vg-svc", service="daemon")
         wait_until(lambda: ecs.describe_clusters(clusters=["vg-list-4"])["failures"], timeout=30,
                    what="the INACTIVE cluster to be purged")

@@ -349,6 +349,10 @@ static bool live(enum model_kind kind, const void *obj)
 	case MODEL_REGION:
 		r = obj;
 		return model_region_find(&fz.m, r->name) == r;
+	case MODEL_IAM_USER: {
+		const struct iam_user *u = obj;
+		return sidx_get(&fz.m.iam.users, u->name) == u;
+	}
 	case MODEL_CLUSTER: {
 		const struct cluster *c = obj;
 		r = model_region_find(&fz.m, c->region);

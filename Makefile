@@ -26,17 +26,20 @@ LDLIBS  := -luv -lmicrohttpd -lcjson -lsqlite3 -lcrypto -lm -lpthread
 
 LIB_SRC    := $(wildcard src/lib/*.c src/model/*.c src/sched/*.c src/scaling/*.c src/store/*.c src/api/*.c)
 SERVER_SRC := $(filter-out src/server/main.c,$(wildcard src/server/*.c))
+AGENT_SRC  := $(filter-out src/agent/main.c,$(wildcard src/agent/*.c))
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
+AGENT_OBJ  := $(AGENT_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+AGENT_LIBS := -lcurl
 
-DEB_BUILD := gcc make pkg-config libuv1-dev libmicrohttpd-dev libcjson-dev libsqlite3-dev libssl-dev
+DEB_BUILD := gcc make pkg-config libuv1-dev libmicrohttpd-dev libcjson-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev
 DEB_TEST  := libcmocka-dev clang libfuzzer-14-dev libclang-rt-14-dev valgrind curl
 DEB_BENCH := wrk hyperfine
 
 .PHONY: all run test unit bench check fuzz deps deps-build deps-test clean
-all: $(BUILD)/berthd
+all: $(BUILD)/berthd $(if $(wildcard src/agent/main.c),$(BUILD)/berth-agent)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -48,6 +51,18 @@ $(BUILD)/libberth.a: $(LIB_OBJ) $(SERVER_OBJ)
 
 $(BUILD)/berthd: $(BUILD)/src/server/main.o $(BUILD)/libberth.a
 	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libberth-agent.a: $(AGENT_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/berth-agent: $(BUILD)/src/agent/main.o $(BUILD)/libberth-agent.a $(BUILD)/libberth.a
+	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(AGENT_LIBS) $(LDLIBS)
+
+# The agent's tests link its library too (the more specific pattern wins).
+$(BUILD)/tests/test_agent_%: tests/unit/test_agent_%.c $(BUILD)/libberth-agent.a $(BUILD)/libberth.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libberth-agent.a $(BUILD)/libberth.a $(LDFLAGS_SAN) $(AGENT_LIBS) $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libberth.a
 	@mkdir -p $(dir $@)
@@ -88,4 +103,4 @@ fuzz:
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(BUILD)/src/server/main.d
+-include $(LIB_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(BUILD)/src/server/main.d $(BUILD)/src/agent/main.d

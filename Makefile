@@ -26,7 +26,7 @@ LDLIBS  := -luv -lmicrohttpd -lcjson -lsqlite3 -lcrypto -lm -lpthread
 
 LIB_SRC    := $(wildcard src/lib/*.c src/model/*.c src/sched/*.c src/scaling/*.c src/store/*.c src/api/*.c)
 SERVER_SRC := $(filter-out src/server/main.c,$(wildcard src/server/*.c))
-AGENT_SRC  := $(filter-out src/agent/main.c,$(wildcard src/agent/*.c))
+AGENT_SRC  := $(filter-out src/agent/main.c src/agent/shim_main.c,$(wildcard src/agent/*.c))
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
 AGENT_OBJ  := $(AGENT_SRC:%.c=$(BUILD)/%.o)
@@ -39,7 +39,7 @@ DEB_TEST  := libcmocka-dev clang libfuzzer-14-dev libclang-rt-14-dev valgrind cu
 DEB_BENCH := wrk hyperfine
 
 .PHONY: all run test unit bench check fuzz deps deps-build deps-test clean
-all: $(BUILD)/berthd $(if $(wildcard src/agent/main.c),$(BUILD)/berth-agent)
+all: $(BUILD)/berthd $(if $(wildcard src/agent/main.c),$(BUILD)/berth-agent $(BUILD)/berth-shim)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -58,6 +58,11 @@ $(BUILD)/libberth-agent.a: $(AGENT_OBJ)
 
 $(BUILD)/berth-agent: $(BUILD)/src/agent/main.o $(BUILD)/libberth-agent.a $(BUILD)/libberth.a
 	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(AGENT_LIBS) $(LDLIBS)
+
+# The shim each container runs under: only the libraries it uses, so that
+# starting one is a cheap exec.
+$(BUILD)/berth-shim: $(BUILD)/src/agent/shim_main.o $(BUILD)/libberth-agent.a $(BUILD)/libberth.a
+	$(CC) $(LDFLAGS_SAN) -o $@ $^ -Wl,--as-needed $(LDLIBS)
 
 # The agent's tests link its library too (the more specific pattern wins).
 $(BUILD)/tests/test_agent_%: tests/unit/test_agent_%.c $(BUILD)/libberth-agent.a $(BUILD)/libberth.a
@@ -103,4 +108,4 @@ fuzz:
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(BUILD)/src/server/main.d $(BUILD)/src/agent/main.d
+-include $(LIB_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(BUILD)/src/server/main.d $(BUILD)/src/agent/main.d $(BUILD)/src/agent/shim_main.d

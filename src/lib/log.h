@@ -6,6 +6,8 @@
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 void log_set_level(enum log_level l);
+/* The program name each line carries ("berthd" unless set; not copied). */
+void log_set_name(const char *name);
 /* Parse "debug|info|warn|error"; -1 if unknown. */
 int log_level_parse(const char *s);
 void log_msg(enum log_level l, const char *fmt, ...)

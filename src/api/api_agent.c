@@ -435,8 +435,13 @@ int api_agent_poll(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct err
 			news = true;
 	}
 	if (!news && wait > 0 && ctx->park) {
+		/* Held at most a third of the agent timeout, so that a
+		 * connected agent polls again (a heartbeat) well within it. */
+		int64_t hold = (int64_t)wait * 1000, third = ctx->cfg->agent_timeout_ms / 3;
+		if (third > 0 && hold > third)
+			hold = third;
 		if (!ctx->park->until)
-			ctx->park->until = ctx->now + (int64_t)wait * 1000;
+			ctx->park->until = ctx->now + hold;
 		if (ctx->park->until > ctx->now) {
 			ctx->park->gen = ci->work_gen;
 			snprintf(ctx->park->region, sizeof ctx->park->region, "%s", ci->region);

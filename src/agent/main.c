@@ -50,6 +50,7 @@ struct opts {
 	long memory;
 	bool no_cgroups;
 	bool sync_state;
+	bool exit_stops_tasks;    /* an instance going away: its tasks stop with the agent */
 	int protocol;             /* the protocol version spoken (tests set another) */
 };
 
@@ -58,6 +59,8 @@ struct agent {
 	uv_loop_t loop;
 	uv_async_t wake;
 	uv_signal_t sigterm, sigint;
+	uv_timer_t ending;             /* --exit-stops-tasks: waits for the tasks to stop */
+	int64_t ending_since;
 	struct rt *rt;
 	struct agent_client *report;   /* the loop's */
 	char *instance_arn;
@@ -285,6 +288,7 @@ static void on_container(void *arg, struct rt_task *t, size_t i)
 }
 
 static void apply(struct agent *a, cJSON *answer, int64_t sent_at);
+static void finish(struct agent *a);
 
 /* A poll with waitSeconds 0: the report of a health change (no ECS call
  * carries health), whose answer is applied like any other. */
@@ -432,6 +436,44 @@ static void apply(struct agent *a, cJSON *answer, int64_t sent_at)
 	publish(a);
 }
 
+/* ---- ending ---- */
+
+#define ENDING_MAX_MS 60000
+
+static void on_ending(uv_timer_t *h)
+{
+	struct agent *a = h->data;
+	struct rt_task **v;
+	size_t n = rt_tasks(a->rt, &v), live = 0;
+	for (size_t i = 0; i < n; i++)
+		live += v[i]->status != RT_STOPPED;
+	if (live == 0 || now_ms() - a->ending_since > ENDING_MAX_MS) {
+		uv_timer_stop(h);
+		uv_stop(&a->loop);
+	}
+}
+
+/* Stop the agent: at once, leaving the tasks to the next agent, or (with
+ * --exit-stops-tasks: the instance itself goes away) once every task has
+ * stopped, at most a minute. */
+static void finish(struct agent *a)
+{
+	if (!a->o.exit_stops_tasks) {
+		uv_stop(&a->loop);
+		return;
+	}
+	if (a->ending_since)
+		return;
+	a->ending_since = now_ms();
+	struct rt_task **v;
+	size_t n = rt_tasks(a->rt, &v);
+	for (size_t i = 0; i < n; i++)
+		rt_task_stop(a->rt, v[i], "Container instance terminated");
+	uv_timer_init(&a->loop, &a->ending);
+	a->ending.data = a;
+	uv_timer_start(&a->ending, on_ending, 0, 100);
+}
+
 static void on_wake(uv_async_t *h)
 {
 	struct agent *a = h->data;
@@ -460,7 +502,7 @@ static void on_wake(uv_async_t *h)
 		log_error("%s", fatal);
 		free(fatal);
 		a->exit_code = 2;
-		uv_stop(&a->loop);
+		finish(a);
 	}
 }
 
@@ -520,8 +562,9 @@ static void *poller(void *arg)
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct agent *a = h->data;
-	log_info("signal %d: stopping (tasks keep running for the next agent)", signum);
-	uv_stop(&a->loop);
+	log_info("signal %d: stopping (%s)", signum,
+		 a->o.exit_stops_tasks ? "its tasks stop too" : "tasks keep running for the next agent");
+	finish(a);
 }
 
 static int register_host(struct agent *a)
@@ -577,7 +620,7 @@ static void usage(FILE *f)
 	fputs("usage: berth-agent --endpoint URL [--cluster NAME] [--data-dir DIR] [--region R]\n"
 	      "                   [--cpu UNITS] [--memory MIB] [--zone Z] [--identity-document JSON]\n"
 	      "                   [--access-key-id K --secret-access-key S] [--no-cgroups] [--sync-state]\n"
-	      "                   [--log-level L]\n"
+	      "                   [--exit-stops-tasks] [--log-level L]\n"
 	      "Credentials also come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.\n",
 	      f);
 }
@@ -594,6 +637,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{"no-cgroups", no_argument, NULL, 'n'},      {"log-level", required_argument, NULL, 'l'},
 		{"protocol-version", required_argument, NULL, 'P'},
 		{"sync-state", no_argument, NULL, 'S'},
+		{"exit-stops-tasks", no_argument, NULL, 'X'},
 		{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
 	};
 	*o = (struct opts){.cluster = "default", .data_dir = "./var/agent", .region = "us-east-1",
@@ -616,6 +660,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'l': o->log_level = optarg; break;
 		case 'P': o->protocol = atoi(optarg); break;
 		case 'S': o->sync_state = true; break;
+		case 'X': o->exit_stops_tasks = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
@@ -710,6 +755,19 @@ int main(int argc, char **argv)
 	a.stopping = true;
 	pthread_cond_signal(&a.cv);
 	pthread_mutex_unlock(&a.mu);
+	/* The reports already queued (the tasks' last states) get a second. */
+	for (unsigned i = 0; i < REPORTERS; i++) {
+		struct reporter *r = &a.reporters[i];
+		pthread_mutex_lock(&r->mu);
+		r->stop = true;
+		pthread_cond_signal(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+	}
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 1;
+	for (unsigned i = 0; i < REPORTERS; i++)
+		pthread_timedjoin_np(a.reporters[i].th, NULL, &until);
 	log_info("stopped");
 	return a.exit_code;
 }

@@ -313,7 +313,7 @@ bool awsjson_handle(struct server *srv, struct http_req *r)
 		.now = clock_now(&srv->clock),
 		.rng = &srv->rng,
 		.driver = srv->driver,
-		.infra = &infra_sim_ops,
+		.infra = srv->infra,
 		.vclock = srv->clock.ops == &clock_virtual_ops ? &srv->vnow : NULL,
 		.caller = caller,
 		.park = srv->stopping ? NULL : &r->park,

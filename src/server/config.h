@@ -42,6 +42,8 @@ struct config {
 	char *root_access_key_id;
 	char *root_secret_access_key;
 	char *master_key_file;
+	char *infra;
+	char *agent_bin;
 	long agent_timeout_ms;
 	long lost_agent_grace_ms;
 	char *policy_file;

@@ -9,13 +9,30 @@
  * with managed draining (the provider's managedDraining) it goes DRAINING
  * and waits until no service task runs on it, the services having replaced
  * them elsewhere (at most the draining hook's hour); then it is deregistered
- * (its tasks stop) and, a step later, Terminated. */
+ * (its tasks stop) and, a step later, Terminated.
+ *
+ * infra_process_ops: the same instances, each a real berth-agent process on
+ * this host (--infra process).  At the end of its boot the instance starts
+ * `berth-agent --identity-document ... --cpu --memory` (its type's slice)
+ * in a session of its own, with its data under DATA_DIR/instances/ID; the
+ * agent registers itself and runs the tasks placed there as processes.
+ * Leaving the cluster is as above; at Terminated the agent gets SIGTERM and,
+ * started with --exit-stops-tasks, stops its tasks and exits.  Its pid is
+ * kept in DATA_DIR/instances/ID/agent.pid, so a restarted berthd still ends
+ * the agents of the instances it terminates. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "lib/log.h"
+#include "lib/xalloc.h"
 #include "model/model_as.h"
 #include "scaling/instance_types.h"
 #include "server/server.h"
@@ -188,6 +205,146 @@ static void sim_step(struct api_ctx *ctx, struct as_group *g, struct as_instance
 			api_as_instance_state(ctx, inst, AS_TERMINATED);  /* frees inst */
 	}
 }
+
+/* ---- the process driver ---- */
+
+static struct {
+	char *endpoint, *dir, *agent;
+} proc_cfg;
+
+void infra_process_configure(const char *endpoint, const char *data_dir, const char *agent_bin)
+{
+	free(proc_cfg.endpoint);
+	free(proc_cfg.dir);
+	free(proc_cfg.agent);
+	proc_cfg.endpoint = endpoint ? xstrdup(endpoint) : NULL;
+	proc_cfg.dir = data_dir ? xasprintf("%s/instances", data_dir) : NULL;
+	proc_cfg.agent = agent_bin ? xstrdup(agent_bin) : NULL;
+}
+
+static char *pid_path(const struct as_instance *inst)
+{
+	return xasprintf("%s/%s/agent.pid", proc_cfg.dir, inst->id);
+}
+
+/* Start inst's agent, detached (its own session, reparented to init), and
+ * keep its pid.  Everything the children run is prepared before the fork:
+ * after it, berthd's threads are not there to hold locks. */
+static void spawn_agent(struct api_ctx *ctx, struct as_instance *inst)
+{
+	struct capacity_provider *cp;
+	struct cluster *c = cluster_of(ctx, inst->group, &cp);
+	const struct instance_type *t = instance_type_find(inst->instance_type);
+	if (!c || !t || !proc_cfg.agent)
+		return; /* a group no cluster uses: an instance without ECS */
+	char *home = xasprintf("%s/%s", proc_cfg.dir, inst->id);
+	mkdir(proc_cfg.dir, 0750);
+	mkdir(home, 0750);
+	cJSON *doc = cJSON_CreateObject();
+	cJSON_AddStringToObject(doc, "instanceId", inst->id);
+	cJSON_AddStringToObject(doc, "instanceType", inst->instance_type);
+	cJSON_AddStringToObject(doc, "availabilityZone", inst->zone);
+	cJSON_AddStringToObject(doc, "region", inst->group->region);
+	cJSON_AddStringToObject(doc, "autoScalingGroupName", inst->group->name);
+	char *doc_text = cJSON_PrintUnformatted(doc);
+	cJSON_Delete(doc);
+	char *data = xasprintf("%s/data", home), *log_path = xasprintf("%s/agent.log", home);
+	char cpu[24], mem[24];
+	snprintf(cpu, sizeof cpu, "%d", t->vcpu * 1024);
+	snprintf(mem, sizeof mem, "%ld", (long)t->memory_mib);
+	char *argv[] = {proc_cfg.agent, "--endpoint", proc_cfg.endpoint, "--cluster", c->name, "--region",
+			inst->group->region, "--data-dir", data, "--identity-document", doc_text, "--cpu", cpu,
+			"--memory", mem, "--zone", inst->zone, "--exit-stops-tasks", NULL};
+	int fds[2];
+	pid_t agent = -1;
+	if (pipe2(fds, O_CLOEXEC) == 0) {
+		pid_t mid = fork();
+		if (mid == 0) {
+			setsid();
+			pid_t g = fork();
+			if (g == 0) {
+				int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0640);
+				if (fd >= 0) {
+					dup2(fd, 1);
+					dup2(fd, 2);
+				}
+				execv(argv[0], argv);
+				_exit(127);
+			}
+			ssize_t w = write(fds[1], &g, sizeof g);
+			_exit(w == (ssize_t)sizeof g ? 0 : 1);
+		}
+		close(fds[1]);
+		if (mid > 0) {
+			if (read(fds[0], &agent, sizeof agent) != (ssize_t)sizeof agent)
+				agent = -1;
+			while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
+				;
+		}
+		close(fds[0]);
+	}
+	if (agent > 0) {
+		char *pp = pid_path(inst);
+		FILE *f = fopen(pp, "w");
+		if (f) {
+			fprintf(f, "%d\n", (int)agent);
+			fclose(f);
+		}
+		free(pp);
+		log_info("instance %s: berth-agent pid %d (cluster %s)", inst->id, (int)agent, c->name);
+	} else {
+		log_warn("instance %s: cannot start %s", inst->id, proc_cfg.agent);
+	}
+	free(doc_text);
+	free(data);
+	free(log_path);
+	free(home);
+}
+
+static void stop_agent(const struct as_instance *inst)
+{
+	if (!proc_cfg.dir)
+		return;
+	char *pp = pid_path(inst);
+	FILE *f = fopen(pp, "r");
+	int pid = 0;
+	if (f) {
+		if (fscanf(f, "%d", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	if (pid > 1 && kill(pid, SIGTERM) == 0)
+		log_info("instance %s terminated: berth-agent pid %d stops with its tasks", inst->id, pid);
+	unlink(pp);
+	free(pp);
+}
+
+static void proc_step(struct api_ctx *ctx, struct as_group *g, struct as_instance *inst)
+{
+	if (inst->lifecycle == AS_PENDING && !proc_cfg.endpoint) {
+		api_infra_due(ctx, inst, ctx->now + 100); /* berthd is not listening yet */
+		return;
+	}
+	if (inst->lifecycle == AS_PENDING) {
+		spawn_agent(ctx, inst);
+		api_as_instance_state(ctx, inst, AS_IN_SERVICE);
+	} else if (inst->lifecycle == AS_TERMINATING) {
+		const struct container_instance *ci = ci_of(ctx, inst);
+		if (ci && ci->status != CI_INACTIVE) {
+			leave(ctx, g, inst);
+		} else {
+			stop_agent(inst);
+			api_as_instance_state(ctx, inst, AS_TERMINATED); /* frees inst */
+		}
+	}
+}
+
+const struct infra_ops infra_process_ops = {
+	.name = "process",
+	.launch = sim_launch,
+	.terminate = sim_terminate,
+	.step = proc_step,
+};
 
 const struct infra_ops infra_sim_ops = {
 	.name = "sim",

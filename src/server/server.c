@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 #include "lib/xalloc.h"
@@ -248,7 +249,7 @@ static void on_advance(uv_timer_t *h)
 		.now = clock_now(&srv->clock),
 		.rng = &srv->rng,
 		.driver = srv->driver,
-		.infra = &infra_sim_ops,
+		.infra = srv->infra,
 	};
 	int64_t next = api_advance(&ctx);
 	if (next)
@@ -576,6 +577,14 @@ int server_init(struct server *srv)
 		return -1;
 	}
 	srv->driver = &driver_sim_ops;
+	if (strcmp(srv->cfg.infra, "sim") == 0) {
+		srv->infra = &infra_sim_ops;
+	} else if (strcmp(srv->cfg.infra, "process") == 0) {
+		srv->infra = &infra_process_ops;
+	} else {
+		log_error("--infra %s: expected sim or process", srv->cfg.infra);
+		return -1;
+	}
 	model_init(&srv->model, srv->cfg.account_id);
 	srv->sops = store_find(srv->cfg.store);
 	if (!srv->sops) {
@@ -637,7 +646,7 @@ int server_init(struct server *srv)
 	struct model_change *loaded = model_take_dirty(&srv->model, &nloaded);
 	model_changes_free(loaded, nloaded);
 	struct api_ctx lctx = {.m = &srv->model, .cfg = &srv->acfg, .region = srv->cfg.region,
-			       .now = clock_now(&srv->clock), .rng = &srv->rng, .driver = srv->driver, .infra = &infra_sim_ops};
+			       .now = clock_now(&srv->clock), .rng = &srv->rng, .driver = srv->driver, .infra = srv->infra};
 	api_loaded(&lctx);
 	if (load_policy_file(srv))
 		return -1;
@@ -666,6 +675,23 @@ int server_init(struct server *srv)
 	on_advance(&srv->advance);
 	if (http_start(srv))
 		return -1;
+	if (srv->infra == &infra_process_ops) {
+		char self[4096], *agent = NULL;
+		ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+		if (*srv->cfg.agent_bin) {
+			agent = xstrdup(srv->cfg.agent_bin);
+		} else if (n > 0) {
+			self[n] = '\0';
+			char *slash = strrchr(self, '/');
+			if (slash)
+				*slash = '\0';
+			agent = xasprintf("%s/berth-agent", self);
+		}
+		char *endpoint = xasprintf("http://127.0.0.1:%d", srv->port);
+		infra_process_configure(endpoint, srv->cfg.data_dir, agent);
+		free(endpoint);
+		free(agent);
+	}
 	log_info("berthd listening on %s:%d (region %s, account %s, data %s, %zu clusters, %zu capacity providers, %zu task definitions, %zu container instances and %zu tasks loaded in %.1f ms)",
 		 strncmp(srv->cfg.listen, "localhost", 9) ? "127.0.0.1" : "127.0.0.1", srv->port, srv->cfg.region,
 		 srv->cfg.account_id, srv->cfg.data_dir, la.clusters, la.cps, la.tds, la.cis, la.tasks,

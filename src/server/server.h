@@ -86,6 +86,7 @@ struct server {
 	struct store *store;
 	struct api_config acfg;
 	const struct driver_ops *driver;
+	const struct infra_ops *infra;    /* Auto Scaling instances: sim or process */
 	struct clock clock;
 	int64_t vnow;                     /* --clock virtual: the time it shows */
 	struct rng rng;
@@ -201,5 +202,9 @@ int awsquery_call(struct api_ctx *ctx, struct http_req *r);
 /* The sim driver (driver_sim.c): tasks run in simulation. */
 extern const struct driver_ops driver_sim_ops;
 extern const struct infra_ops infra_sim_ops;
+/* Auto Scaling instances as berth-agent processes (infra_sim.c): the
+ * endpoint agents reach berthd at, the data directory, the agent binary. */
+extern const struct infra_ops infra_process_ops;
+void infra_process_configure(const char *endpoint, const char *data_dir, const char *agent_bin);
 
 #endif

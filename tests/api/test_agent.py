@@ -308,5 +308,104 @@ def test_protocol_mismatch_refused_on_both_sides(b):
         a.close()
 
 
+def test_an_agent_signs_with_its_own_iam_user(_):
+    """--auth sigv4: the agent signs with an IAM user's key whose policy is
+    the ECS instance role's; it runs what it is given; a wrong key is
+    refused at registration."""
+    import json
+    import boto3
+    env = dict(os.environ, BERTH_ROOT_ACCESS_KEY_ID="AKIDROOT000000000001", BERTH_ROOT_SECRET_ACCESS_KEY="root-secret")
+    b = Berth("--auth", "sigv4", env=env).start()
+    a = bad = None
+    try:
+        def client(service):
+            return boto3.client(service, endpoint_url=b.endpoint, region_name="us-east-1",
+                                aws_access_key_id="AKIDROOT000000000001", aws_secret_access_key="root-secret")
+        ecs, iam = client("ecs"), client("iam")
+        ecs.create_cluster(clusterName="signed")
+        iam.create_user(UserName="host")
+        iam.put_user_policy(UserName="host", PolicyName="role", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+                "ecs:RegisterContainerInstance", "ecs:SubmitTaskStateChange", "ecs:SubmitContainerStateChange",
+                "ecs:Poll"]}]}))
+        k = iam.create_access_key(UserName="host")["AccessKey"]
+        a = Agent(b, "signed", "--access-key-id", k["AccessKeyId"], "--secret-access-key", k["SecretAccessKey"])
+        a.start()
+        assert a.arn(), a.text()
+        td = taskdef(ecs, "signed", [{"name": "main", "image": "sh", "memory": 16, "stopTimeout": 2,
+                                      "command": ["sleep", "300"]}])
+        arn = run(ecs, "signed", td)
+        wait_until(status_is(ecs, "signed", arn, "RUNNING"), timeout=15, what="running, reported by the signed agent")
+        ecs.stop_task(cluster="signed", task=arn)
+        wait_until(status_is(ecs, "signed", arn, "STOPPED"), timeout=15, what="stopped")
+        assert k["SecretAccessKey"] not in a.text()
+        bad = Agent(b, "signed", "--access-key-id", k["AccessKeyId"], "--secret-access-key", "wrong")
+        bad.start()
+        bad.proc.wait(10)
+        assert bad.proc.returncode != 0 and "InvalidSignatureException" in bad.text(), bad.text()
+    finally:
+        for x in (a, bad):
+            if x:
+                x.close()
+        b.close()
+
+
+def test_process_driver_starts_and_stops_real_agents_with_the_group(_):
+    """--infra process: each Auto Scaling instance is a berth-agent process;
+    tasks on it are real processes; terminating the instance ends both."""
+    work = tempfile.mkdtemp(prefix="berth-proc-")
+    b = Berth("--infra", "process", "--instance-boot-ms", "0").start()
+    try:
+        asg, ecs = b.client("autoscaling"), b.ecs
+        asg.create_launch_configuration(LaunchConfigurationName="lc", ImageId="ami-1", InstanceType="t3.small")
+        asg.create_auto_scaling_group(AutoScalingGroupName="hosts", LaunchConfigurationName="lc", MinSize=0,
+                                      MaxSize=2, DesiredCapacity=0, AvailabilityZones=["us-east-1a"])
+        ecs.create_capacity_provider(name="hosts-cp", autoScalingGroupProvider={
+            "autoScalingGroupArn": asg.describe_auto_scaling_groups()["AutoScalingGroups"][0]["AutoScalingGroupARN"],
+            "managedScaling": {"status": "DISABLED"}, "managedTerminationProtection": "DISABLED"})
+        ecs.create_cluster(clusterName="proc", capacityProviders=["hosts-cp"])
+        asg.set_desired_capacity(AutoScalingGroupName="hosts", DesiredCapacity=1)
+
+        def registered():
+            arns = ecs.list_container_instances(cluster="proc")["containerInstanceArns"]
+            return arns and ecs.describe_container_instances(cluster="proc", containerInstances=arns)[
+                "containerInstances"]
+        [ci] = wait_until(registered, timeout=20, what="the instance's agent registered")
+        assert ci["capacityProviderName"] == "hosts-cp" and ci["ec2InstanceId"].startswith("i-"), ci
+        assert ci["versionInfo"]["agentVersion"].startswith("berth-agent/"), ci
+        cpu = [r for r in ci["registeredResources"] if r["name"] == "CPU"][0]["integerValue"]
+        assert cpu == 2048, ci                       # t3.small: 2 vCPUs, its slice of this host
+        pidfile = os.path.join(work, "pid")
+        td = ecs.register_task_definition(family="p", containerDefinitions=[
+            {"name": "main", "image": "sh", "memory": 16, "stopTimeout": 2,
+             "command": ["sh", "-c", "echo $$ > %s; exec sleep 300" % pidfile]}])["taskDefinition"]["taskDefinitionArn"]
+        r = ecs.run_task(cluster="proc", taskDefinition=td, capacityProviderStrategy=[{"capacityProvider": "hosts-cp", "weight": 1}])
+        assert not r["failures"], r
+        arn = r["tasks"][0]["taskArn"]
+        wait_until(status_is(ecs, "proc", arn, "RUNNING"), timeout=20, what="the task running as a process")
+        wait_until(lambda: os.path.exists(pidfile) and open(pidfile).read().strip(), what="the pid file")
+        pid = int(open(pidfile).read())
+        os.kill(pid, 0)
+        agent_pid = int(open(os.path.join(b.data_dir, "instances", ci["ec2InstanceId"], "agent.pid")).read())
+        # the group shrinks: the instance leaves the cluster, its agent and its task end
+        asg.set_desired_capacity(AutoScalingGroupName="hosts", DesiredCapacity=0)
+
+        def gone(p):
+            try:
+                os.kill(p, 0)
+                return False
+            except ProcessLookupError:
+                return True
+        wait_until(lambda: gone(pid), timeout=20, what="the task's process ended")
+        wait_until(lambda: gone(agent_pid), timeout=20, what="the agent ended")
+        assert describe(ecs, "proc", arn)["lastStatus"] == "STOPPED"
+        wait_until(lambda: not asg.describe_auto_scaling_groups()["AutoScalingGroups"][0]["Instances"], timeout=20,
+                   what="the instance Terminated")
+    finally:
+        b.close()
+        subprocess.run(["pkill", "-KILL", "-f", os.path.join(b.data_dir, "instances")], capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 if __name__ == "__main__":
     main(globals())

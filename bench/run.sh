@@ -355,4 +355,21 @@ if [ "${BENCH_CTL:-1}" = 1 ]; then
 	say "cas reaction: python3 bench/cas_reaction.py --berthd $BERTHD"
 	fg_run python3 "$HERE/cas_reaction.py" --berthd "$BERTHD" || die "bench/cas_reaction.py failed"
 fi
+
+# ---------------------------------------------------------------- agents and auth (issues 6, 7)
+# agents.py: one berth-agent starting 100 sleep tasks; berthd with 1,000
+# connected agents (CPU share).  auth.py: DescribeClusters under --auth open,
+# sigv4 (root) and sigv4 (an IAM user's policy).  sigv4_bench.c: one
+# signature verification with a cached signing key.  BENCH_AGENTS=0 skips.
+if [ "${BENCH_AGENTS:-1}" = 1 ]; then
+	say "agents: python3 bench/agents.py --berthd $BERTHD"
+	fg_run python3 "$HERE/agents.py" --berthd "$BERTHD" --agent "$BUILD/berth-agent" || die "bench/agents.py failed"
+	say "auth: python3 bench/auth.py --berthd $BERTHD --seconds $SECS"
+	fg_run python3 "$HERE/auth.py" --berthd "$BERTHD" --seconds "$SECS" --connections "$CONNS" || die "bench/auth.py failed"
+	AUTH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/berth-auth.XXXXXX") || die "mktemp failed"
+	cc -std=c17 -D_GNU_SOURCE -O2 -I"$ROOT/src" "$HERE/sigv4_bench.c" "$BUILD/libberth.a" \
+		-luv -lmicrohttpd -lcjson -lsqlite3 -lcrypto -lm -lpthread -o "$AUTH_TMP/sigv4_bench" || die "bench/sigv4_bench.c did not build"
+	fg_run "$AUTH_TMP/sigv4_bench" || die "bench/sigv4_bench failed"
+	rm -rf "$AUTH_TMP"
+fi
 exit "$TABLE_RC"

@@ -92,6 +92,20 @@ static int call(struct api_ctx *ctx, const char *action, cJSON *in)
 	return rc;
 }
 
+/* The instance identity document an agent on inst sends (heap text). */
+static char *identity_document(const struct as_instance *inst)
+{
+	cJSON *doc = cJSON_CreateObject();
+	cJSON_AddStringToObject(doc, "instanceId", inst->id);
+	cJSON_AddStringToObject(doc, "instanceType", inst->instance_type);
+	cJSON_AddStringToObject(doc, "availabilityZone", inst->zone);
+	cJSON_AddStringToObject(doc, "region", inst->group->region);
+	cJSON_AddStringToObject(doc, "autoScalingGroupName", inst->group->name);
+	char *text = cJSON_PrintUnformatted(doc);
+	cJSON_Delete(doc);
+	return text;
+}
+
 static void register_instance(struct api_ctx *ctx, struct as_instance *inst)
 {
 	struct capacity_provider *cp;
@@ -99,14 +113,7 @@ static void register_instance(struct api_ctx *ctx, struct as_instance *inst)
 	const struct instance_type *t = instance_type_find(inst->instance_type);
 	if (!c || !t)
 		return; /* a group no cluster uses: an instance without ECS */
-	cJSON *doc = cJSON_CreateObject();
-	cJSON_AddStringToObject(doc, "instanceId", inst->id);
-	cJSON_AddStringToObject(doc, "instanceType", inst->instance_type);
-	cJSON_AddStringToObject(doc, "availabilityZone", inst->zone);
-	cJSON_AddStringToObject(doc, "region", inst->group->region);
-	cJSON_AddStringToObject(doc, "autoScalingGroupName", inst->group->name);
-	char *doc_text = cJSON_PrintUnformatted(doc);
-	cJSON_Delete(doc);
+	char *doc_text = identity_document(inst);
 	cJSON *in = cJSON_CreateObject();
 	cJSON_AddStringToObject(in, "cluster", c->name);
 	cJSON_AddStringToObject(in, "instanceIdentityDocument", doc_text);
@@ -240,14 +247,7 @@ static void spawn_agent(struct api_ctx *ctx, struct as_instance *inst)
 	char *home = xasprintf("%s/%s", proc_cfg.dir, inst->id);
 	mkdir(proc_cfg.dir, 0750);
 	mkdir(home, 0750);
-	cJSON *doc = cJSON_CreateObject();
-	cJSON_AddStringToObject(doc, "instanceId", inst->id);
-	cJSON_AddStringToObject(doc, "instanceType", inst->instance_type);
-	cJSON_AddStringToObject(doc, "availabilityZone", inst->zone);
-	cJSON_AddStringToObject(doc, "region", inst->group->region);
-	cJSON_AddStringToObject(doc, "autoScalingGroupName", inst->group->name);
-	char *doc_text = cJSON_PrintUnformatted(doc);
-	cJSON_Delete(doc);
+	char *doc_text = identity_document(inst);
 	char *data = xasprintf("%s/data", home), *log_path = xasprintf("%s/agent.log", home);
 	char cpu[24], mem[24];
 	snprintf(cpu, sizeof cpu, "%d", t->vcpu * 1024);

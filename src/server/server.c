@@ -192,6 +192,7 @@ void server_run_parked(struct server *srv, bool all)
 	struct api_ctx ctx = {.m = &srv->model};
 	struct http_req *r = srv->parked;
 	srv->parked = NULL;
+	int64_t soonest = 0;
 	while (r) {
 		struct http_req *next = r->next;
 		r->next = NULL;
@@ -201,6 +202,8 @@ void server_run_parked(struct server *srv, bool all)
 		if (!due) {
 			r->next = srv->parked;
 			srv->parked = r;
+			if (!soonest || p->until < soonest)
+				soonest = p->until;
 		} else {
 			if (all)
 				p->until = now; /* answer now: no holding again */
@@ -209,6 +212,11 @@ void server_run_parked(struct server *srv, bool all)
 		}
 		r = next;
 	}
+	/* The advance timer fires once: the polls still held need it again
+	 * for the soonest of their deadlines (those parked again above armed
+	 * it themselves). */
+	if (soonest)
+		server_wake(srv, soonest);
 }
 
 static void on_prepare(uv_prepare_t *h)

@@ -4,6 +4,7 @@
 # exits non-zero on any failure.
 BUILD=${1:-build}
 export BERTHD="$PWD/$BUILD/berthd"
+export BERTH_AGENT="$PWD/$BUILD/berth-agent"
 pass=0; fail=0
 count() {  # add the "N passed, M failed" of a log to the totals
 	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)

@@ -51,6 +51,7 @@ struct opts {
 	bool no_cgroups;
 	bool sync_state;
 	bool exit_stops_tasks;    /* an instance going away: its tasks stop with the agent */
+	const char *task_arn;     /* --task-arn: run this one (Fargate) task, no instance; exit after it */
 	int protocol;             /* the protocol version spoken (tests set another) */
 };
 
@@ -61,6 +62,7 @@ struct agent {
 	uv_signal_t sigterm, sigint;
 	uv_timer_t ending;             /* --exit-stops-tasks: waits for the tasks to stop */
 	int64_t ending_since;
+	bool listed_none;              /* berthd's last answer listed no task */
 	struct rt *rt;
 	struct agent_client *report;   /* the loop's */
 	char *instance_arn;
@@ -147,6 +149,7 @@ static char *snapshot(struct agent *a)
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "taskArn", task_arn(v[i]));
 		cJSON_AddStringToObject(o, "lastStatus", rt_status_name(v[i]->status));
+		cJSON_AddStringToObject(o, "desiredStatus", rt_status_name(v[i]->desired));
 		if (v[i]->stopped_reason)
 			cJSON_AddStringToObject(o, "stoppedReason", v[i]->stopped_reason);
 		cJSON *cs = cJSON_AddArrayToObject(o, "containers");
@@ -174,7 +177,10 @@ static cJSON *poll_body(struct agent *a, const char *tasks, int wait)
 	cJSON *b = cJSON_CreateObject();
 	cJSON_AddNumberToObject(b, "protocolVersion", a->o.protocol);
 	cJSON_AddStringToObject(b, "cluster", a->cluster);
-	cJSON_AddStringToObject(b, "containerInstance", a->instance_arn);
+	if (a->o.task_arn)
+		cJSON_AddStringToObject(b, "task", a->o.task_arn);
+	else
+		cJSON_AddStringToObject(b, "containerInstance", a->instance_arn);
 	cJSON_AddNumberToObject(b, "waitSeconds", wait);
 	cJSON *t = cJSON_Parse(tasks ? tasks : "[]");
 	cJSON_AddItemToObject(b, "tasks", t ? t : cJSON_CreateArray());
@@ -389,6 +395,7 @@ static void apply(struct agent *a, cJSON *answer, int64_t sent_at)
 		return;
 	}
 	const cJSON *tasks = cJSON_GetObjectItemCaseSensitive(answer, "tasks"), *t;
+	a->listed_none = cJSON_GetArraySize(tasks) == 0;
 	cJSON_ArrayForEach(t, tasks)
 	{
 		const cJSON *spec = cJSON_GetObjectItemCaseSensitive(t, "spec");
@@ -434,6 +441,17 @@ static void apply(struct agent *a, cJSON *answer, int64_t sent_at)
 	}
 	free(gone);
 	publish(a);
+}
+
+/* --task-arn: once berthd lists nothing and the runtime holds nothing,
+ * the task is over and so is the agent. */
+static void task_mode_done(struct agent *a)
+{
+	struct rt_task **v;
+	if (a->o.task_arn && a->listed_none && rt_tasks(a->rt, &v) == 0) {
+		log_info("task %s is over", a->o.task_arn);
+		uv_stop(&a->loop);
+	}
 }
 
 /* ---- ending ---- */
@@ -498,6 +516,7 @@ static void on_wake(uv_async_t *h)
 	if (answer)
 		apply(a, answer, sent);
 	cJSON_Delete(answer);
+	task_mode_done(a);
 	if (fatal) {
 		log_error("%s", fatal);
 		free(fatal);
@@ -620,7 +639,7 @@ static void usage(FILE *f)
 	fputs("usage: berth-agent --endpoint URL [--cluster NAME] [--data-dir DIR] [--region R]\n"
 	      "                   [--cpu UNITS] [--memory MIB] [--zone Z] [--identity-document JSON]\n"
 	      "                   [--access-key-id K --secret-access-key S] [--no-cgroups] [--sync-state]\n"
-	      "                   [--exit-stops-tasks] [--log-level L]\n"
+	      "                   [--exit-stops-tasks] [--task-arn ARN] [--log-level L]\n"
 	      "Credentials also come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.\n",
 	      f);
 }
@@ -638,6 +657,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{"protocol-version", required_argument, NULL, 'P'},
 		{"sync-state", no_argument, NULL, 'S'},
 		{"exit-stops-tasks", no_argument, NULL, 'X'},
+		{"task-arn", required_argument, NULL, 'T'},
 		{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
 	};
 	*o = (struct opts){.cluster = "default", .data_dir = "./var/agent", .region = "us-east-1",
@@ -661,6 +681,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'P': o->protocol = atoi(optarg); break;
 		case 'S': o->sync_state = true; break;
 		case 'X': o->exit_stops_tasks = true; break;
+		case 'T': o->task_arn = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
@@ -721,8 +742,12 @@ int main(int argc, char **argv)
 	int adopted = rt_adopt(a.rt);
 	if (adopted > 0)
 		log_info("adopted %d tasks from a previous agent", adopted);
-	if (register_host(&a))
+	if (a.o.task_arn) {
+		/* A Fargate task's own agent: no instance to register. */
+		a.instance_arn = NULL;
+	} else if (register_host(&a)) {
 		return 1;
+	}
 	publish(&a);
 	uv_async_init(&a.loop, &a.wake, on_wake);
 	a.wake.data = &a;

@@ -40,6 +40,7 @@ struct api_config {
 	int64_t instance_boot_ms;       /* sim: launch to InService and registered (already scaled) */
 	int64_t agent_timeout_ms;       /* berth-agent: no poll for this long and agentConnected is false */
 	int64_t lost_agent_grace_ms;    /* services replace a lost agent's tasks after this */
+	bool fargate_agents;            /* --fargate process: each Fargate task runs under a berth-agent of its own */
 };
 
 /* A long poll the server may hold (AgentPoll): the handler sets parked
@@ -329,6 +330,9 @@ char *api_namespace_arn(struct api_ctx *ctx, const char *ns);
 int api_agent_poll(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct err *e);
 /* What t's agent should run changed (placed, or to stop): wake its poll. */
 void api_agent_task_changed(struct api_ctx *ctx, struct task *t);
+/* Does a berth-agent run t (its instance's, or its own for a Fargate task
+ * under --fargate process), rather than the simulation? */
+bool api_task_on_agent(const struct api_ctx *ctx, const struct task *t);
 /* The work_gen of an instance, UINT64_MAX when it is gone. */
 uint64_t api_agent_work_gen(struct api_ctx *ctx, const char *region, const char *cluster, const char *ci_id);
 /* Mark instances whose agent stopped polling disconnected; the next deadline. */

@@ -27,16 +27,24 @@
 
 /* ---- the driver side: what the agent should run changed ---- */
 
+bool api_task_on_agent(const struct api_ctx *ctx, const struct task *t)
+{
+	return t->ci ? t->ci->agent : t->launch_type == LT_FARGATE && ctx->cfg->fargate_agents;
+}
+
 void api_agent_task_changed(struct api_ctx *ctx, struct task *t)
 {
-	if (!t->ci)
-		return;
-	t->ci->work_gen++;
+	if (t->ci)
+		t->ci->work_gen++;
+	else
+		ctx->m->fargate_gen++;
 	ctx->m->agent_gen++;
 }
 
 uint64_t api_agent_work_gen(struct api_ctx *ctx, const char *region, const char *cluster, const char *ci_id)
 {
+	if (!*ci_id)
+		return ctx->m->fargate_gen; /* a Fargate task's own agent */
 	struct region *r = model_region_find(ctx->m, region);
 	struct cluster *c = r ? model_cluster_find(r, cluster) : NULL;
 	struct container_instance *ci = c ? sidx_get(&c->instances, ci_id) : NULL;
@@ -110,6 +118,10 @@ static int report_task(struct api_ctx *ctx, const cJSON *in, const char *action,
 	if (!t)
 		return err_set(e, ERR_INVALID_PARAMETER, "The referenced task was not found.");
 	char arn[256];
+	if (!t->ci && api_task_on_agent(ctx, t)) {
+		*out = t; /* a Fargate task's own agent */
+		return 0;
+	}
 	if (!t->ci || !owns(ctx, t->ci))
 		return t->ci && ctx->caller ? denied(ctx, action, task_arn(ctx->m, t, arn, sizeof arn), e)
 					    : err_set(e, ERR_CLIENT, "The task %s does not run on a container instance.",
@@ -182,6 +194,8 @@ static void task_report(struct api_ctx *ctx, struct task *t, const char *status,
 				      reason ? reason : "Essential container in task exited");
 		api_task_due(ctx, t, 0);
 		api_task_progress(ctx, t, TS_STOPPED);
+		if (!t->ci)
+			api_agent_task_changed(ctx, t); /* its own agent may go */
 	}
 }
 
@@ -360,10 +374,11 @@ static int poll_input(const cJSON *in, int *wait, struct err *e)
 		return err_set(e, ERR_CLIENT,
 			       "berth-agent protocol %g is not spoken by this berthd (it speaks %d): run matching versions.",
 			       v->valuedouble, API_AGENT_PROTOCOL);
-	if (!cJSON_IsString(api_get(in, "containerInstance")) || (w && !cJSON_IsNumber(w)) ||
+	if ((!cJSON_IsString(api_get(in, "containerInstance")) && !cJSON_IsString(api_get(in, "task"))) ||
+	    (w && !cJSON_IsNumber(w)) ||
 	    (tasks && !cJSON_IsArray(tasks)))
 		return err_set(e, ERR_SERIALIZATION,
-			       "AgentPoll takes {protocolVersion, cluster, containerInstance, waitSeconds, tasks: [...]}.");
+			       "AgentPoll takes {protocolVersion, cluster, containerInstance (or task), waitSeconds, tasks: [...]}.");
 	const cJSON *t;
 	cJSON_ArrayForEach(t, tasks)
 	{
@@ -377,31 +392,19 @@ static int poll_input(const cJSON *in, int *wait, struct err *e)
 	return 0;
 }
 
-int api_agent_poll(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct err *e)
+/* The answer to a poll (or its parking): the agent's report first, then
+ * the tasks berthd wants there (want[0..n), any order; a task may leave
+ * that set here when it turns STOPPED).  ci is the agent's instance, or
+ * NULL for a Fargate task's own agent. */
+static int answer(struct api_ctx *ctx, struct cluster *c, struct container_instance *ci, struct task *fargate,
+		  const cJSON *in, int wait, cJSON **out)
 {
-	int wait = 0;
-	struct cluster *c;
-	struct container_instance *ci;
-	if (poll_input(in, &wait, e) || api_cluster_lookup(ctx, api_str(in, "cluster"), false, &c, e))
-		return -1;
-	const char *ref = api_str(in, "containerInstance");
-	if (api_ci_lookup(ctx, c, ref, &ci))
-		return err_set(e, ERR_CLIENT, "Referenced container instance %.200s not found.", ref);
-	if (!owns(ctx, ci))
-		return denied(ctx, "ecs:Poll", ci->arn, e);
-	if (ci->status == CI_INACTIVE)
-		return err_set(e, ERR_CLIENT, "Container instance %s is inactive.", ci->id);
-	/* A heartbeat. */
-	ci->last_seen = ctx->now;
-	if (ctx->cfg->agent_timeout_ms > 0)
-		api_wake(ctx, ctx->now + ctx->cfg->agent_timeout_ms);
-	set_connected(ctx, ci, true);
 	/* The agent's view first: what it reports moves the tasks on. */
 	const cJSON *tasks = api_get(in, "tasks"), *rep;
 	cJSON_ArrayForEach(rep, tasks)
 	{
 		struct task *t = api_task_lookup(ctx, c, api_str(rep, "taskArn"));
-		if (t && t->ci == ci)
+		if (t && (ci ? t->ci == ci : t == fargate))
 			task_report(ctx, t, api_str(rep, "lastStatus"), api_str(rep, "stoppedReason"),
 				    api_get(rep, "containers"), "name");
 	}
@@ -409,8 +412,9 @@ int api_agent_poll(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct err
 	bool news = false;
 	cJSON *list = cJSON_CreateArray();
 	char arn[256];
-	for (size_t i = ci->n_here; i-- > 0;) {
-		struct task *t = ci->here[i];
+	size_t n = ci ? ci->n_here : fargate->last != TS_STOPPED;
+	for (size_t i = n; i-- > 0;) {
+		struct task *t = ci ? ci->here[i] : fargate;
 		const cJSON *r = reported(tasks, task_arn(ctx->m, t, arn, sizeof arn));
 		if (t->desired == TS_STOPPED && !r) {
 			/* Never started there (or its stop was reported and lost
@@ -419,7 +423,11 @@ int api_agent_poll(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct err
 			api_task_progress(ctx, t, TS_STOPPED);
 			continue;
 		}
-		news |= !r || (t->desired == TS_STOPPED && strcmp(api_str(r, "lastStatus"), "STOPPED") != 0);
+		/* News: a task the agent does not run, or one to stop that it
+		 * is not stopping yet (desiredStatus in its report). */
+		const char *rd = r ? api_str(r, "desiredStatus") : NULL;
+		news |= !r || (t->desired == TS_STOPPED && strcmp(api_str(r, "lastStatus"), "STOPPED") != 0 &&
+			       !(rd && strcmp(rd, "STOPPED") == 0));
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "taskArn", arn);
 		cJSON_AddStringToObject(o, "desiredStatus", t->desired == TS_STOPPED ? "STOPPED" : "RUNNING");
@@ -428,6 +436,10 @@ int api_agent_poll(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct err
 		cJSON_AddItemToObject(o, "spec", task_spec(ctx, t));
 		cJSON_AddItemToArray(list, o);
 	}
+	/* A Fargate task's own agent whose task is over: nothing will come;
+	 * answer now so that it ends. */
+	if (!ci && fargate->last == TS_STOPPED)
+		news = true;
 	/* Tasks the agent runs that berthd does not list: it must stop them. */
 	cJSON_ArrayForEach(rep, tasks)
 	{
@@ -443,10 +455,10 @@ int api_agent_poll(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct err
 		if (!ctx->park->until)
 			ctx->park->until = ctx->now + hold;
 		if (ctx->park->until > ctx->now) {
-			ctx->park->gen = ci->work_gen;
-			snprintf(ctx->park->region, sizeof ctx->park->region, "%s", ci->region);
-			snprintf(ctx->park->cluster, sizeof ctx->park->cluster, "%s", ci->cluster);
-			snprintf(ctx->park->ci_id, sizeof ctx->park->ci_id, "%s", ci->id);
+			ctx->park->gen = ci ? ci->work_gen : ctx->m->fargate_gen;
+			snprintf(ctx->park->region, sizeof ctx->park->region, "%s", c->region);
+			snprintf(ctx->park->cluster, sizeof ctx->park->cluster, "%s", c->name);
+			snprintf(ctx->park->ci_id, sizeof ctx->park->ci_id, "%s", ci ? ci->id : "");
 			ctx->park->parked = true;
 			cJSON_Delete(list);
 			return 0;
@@ -455,7 +467,39 @@ int api_agent_poll(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct err
 	*out = cJSON_CreateObject();
 	cJSON_AddNumberToObject(*out, "protocolVersion", API_AGENT_PROTOCOL);
 	cJSON_AddNumberToObject(*out, "heartbeatSeconds", AGENT_WAIT_MAX_S);
-	cJSON_AddStringToObject(*out, "containerInstanceStatus", ci_status_name(ci->status));
+	if (ci)
+		cJSON_AddStringToObject(*out, "containerInstanceStatus", ci_status_name(ci->status));
 	cJSON_AddItemToObject(*out, "tasks", list);
 	return 0;
+}
+
+int api_agent_poll(struct api_ctx *ctx, const cJSON *in, cJSON **out, struct err *e)
+{
+	int wait = 0;
+	struct cluster *c;
+	struct container_instance *ci;
+	if (poll_input(in, &wait, e) || api_cluster_lookup(ctx, api_str(in, "cluster"), false, &c, e))
+		return -1;
+	const char *ref = api_str(in, "containerInstance");
+	if (!ref) {
+		/* A Fargate task's own agent (--fargate process): no instance,
+		 * no liveness; it asks for its one task. */
+		const char *task = api_str(in, "task");
+		struct task *t = api_task_lookup(ctx, c, task);
+		if (!t || t->ci || !api_task_on_agent(ctx, t))
+			return err_set(e, ERR_CLIENT, "The task %.200s is not a Fargate task run by its own agent.", task);
+		return answer(ctx, c, NULL, t, in, wait, out);
+	}
+	if (api_ci_lookup(ctx, c, ref, &ci))
+		return err_set(e, ERR_CLIENT, "Referenced container instance %.200s not found.", ref);
+	if (!owns(ctx, ci))
+		return denied(ctx, "ecs:Poll", ci->arn, e);
+	if (ci->status == CI_INACTIVE)
+		return err_set(e, ERR_CLIENT, "Container instance %s is inactive.", ci->id);
+	/* A heartbeat. */
+	ci->last_seen = ctx->now;
+	if (ctx->cfg->agent_timeout_ms > 0)
+		api_wake(ctx, ctx->now + ctx->cfg->agent_timeout_ms);
+	set_connected(ctx, ci, true);
+	return answer(ctx, c, ci, NULL, in, wait, out);
 }

@@ -548,6 +548,7 @@ struct model {
 	long svc_watch;            /* services that watch capacity (DAEMON, or a start found no room); may be high */
 	struct iam iam;            /* users, keys and policies (model_iam.h) */
 	uint64_t agent_gen;        /* bumps with any instance's work_gen (parked agent polls look again) */
+	uint64_t fargate_gen;      /* bumps when a Fargate task run by its own agent changes */
 	struct model_change *changes;
 	size_t n_changes, cap_changes;
 };

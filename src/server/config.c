@@ -51,6 +51,7 @@ static const struct opt opts[] = {
 	{"agent-timeout-ms", OPT_LONG, O(agent_timeout_ms), "60000", 0, 86400000, "berth-agent: agentConnected goes false after this long without a poll (0: never)"},
 	{"lost-agent-grace-ms", OPT_LONG, O(lost_agent_grace_ms), "0", 0, 86400000, "services replace the tasks of an instance whose agent is disconnected after this long"},
 	{"infra", OPT_STR, O(infra), "sim", 0, 0, "Auto Scaling instances: sim (simulated) or process (a berth-agent process each, on this host)"},
+	{"fargate", OPT_STR, O(fargate), "sim", 0, 0, "Fargate tasks: sim (simulated) or process (each under a berth-agent of its own, on this host)"},
 	{"agent-bin", OPT_STR, O(agent_bin), "", 0, 0, "--infra process: the berth-agent to start (default: the one beside berthd)"},
 	{"master-key-file", OPT_STR, O(master_key_file), "", 0, 0, "the key that seals secret access keys in the store: 64 hex digits, made on first start (default: DATA_DIR/master.key)"},
 	{"policy-file", OPT_STR, O(policy_file), "", 0, 0, "IAM users, access keys and inline policies to load at start and on SIGHUP (JSON; see docs/auth.md)"},

@@ -43,6 +43,7 @@ struct config {
 	char *root_secret_access_key;
 	char *master_key_file;
 	char *infra;
+	char *fargate;
 	char *agent_bin;
 	long agent_timeout_ms;
 	long lost_agent_grace_ms;

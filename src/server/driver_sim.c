@@ -10,6 +10,7 @@
  * does.  Containers with a healthCheck report the berth.sim.health result
  * (HEALTHY unless the label says UNHEALTHY) a step after the task runs. */
 #include "api/api.h"
+#include "server/server.h"
 
 #define SIGTERM_EXIT 143
 
@@ -20,7 +21,9 @@ static int64_t step_at(const struct api_ctx *ctx)
 
 static void sim_launch(struct api_ctx *ctx, struct task *t)
 {
-	if (t->ci && t->ci->agent) {
+	if (api_task_on_agent(ctx, t)) {
+		if (!t->ci)
+			infra_fargate_spawn(ctx, t); /* a Fargate task's own agent */
 		api_agent_task_changed(ctx, t); /* its agent runs it */
 		return;
 	}
@@ -29,7 +32,7 @@ static void sim_launch(struct api_ctx *ctx, struct task *t)
 
 static void sim_stop(struct api_ctx *ctx, struct task *t)
 {
-	if (t->ci && t->ci->agent) {
+	if (api_task_on_agent(ctx, t)) {
 		api_agent_task_changed(ctx, t);
 		return;
 	}
@@ -127,7 +130,7 @@ static void step_stopping(struct api_ctx *ctx, struct task *t)
 
 static void sim_step(struct api_ctx *ctx, struct task *t)
 {
-	if (t->ci && t->ci->agent)
+	if (api_task_on_agent(ctx, t))
 		return; /* its agent reports its steps */
 	if (t->desired == TS_STOPPED) {
 		step_stopping(ctx, t);

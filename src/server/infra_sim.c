@@ -216,16 +216,18 @@ static void sim_step(struct api_ctx *ctx, struct as_group *g, struct as_instance
 /* ---- the process driver ---- */
 
 static struct {
-	char *endpoint, *dir, *agent;
+	char *endpoint, *dir, *fargate_dir, *agent;
 } proc_cfg;
 
 void infra_process_configure(const char *endpoint, const char *data_dir, const char *agent_bin)
 {
 	free(proc_cfg.endpoint);
 	free(proc_cfg.dir);
+	free(proc_cfg.fargate_dir);
 	free(proc_cfg.agent);
 	proc_cfg.endpoint = endpoint ? xstrdup(endpoint) : NULL;
 	proc_cfg.dir = data_dir ? xasprintf("%s/instances", data_dir) : NULL;
+	proc_cfg.fargate_dir = data_dir ? xasprintf("%s/fargate", data_dir) : NULL;
 	proc_cfg.agent = agent_bin ? xstrdup(agent_bin) : NULL;
 }
 
@@ -234,9 +236,51 @@ static char *pid_path(const struct as_instance *inst)
 	return xasprintf("%s/%s/agent.pid", proc_cfg.dir, inst->id);
 }
 
-/* Start inst's agent, detached (its own session, reparented to init), and
- * keep its pid.  Everything the children run is prepared before the fork:
- * after it, berthd's threads are not there to hold locks. */
+/* Start argv detached (its own session, reparented to init), output to
+ * log_path, its pid written to pid_file.  Everything is prepared before the
+ * fork: after it, berthd's other threads are not there to release locks.
+ * Returns the pid or -1. */
+static pid_t spawn_detached(char *const argv[], const char *log_path, const char *pid_file)
+{
+	int fds[2];
+	pid_t pid = -1;
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return -1;
+	pid_t mid = fork();
+	if (mid == 0) {
+		setsid();
+		pid_t g = fork();
+		if (g == 0) {
+			int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0640);
+			if (fd >= 0) {
+				dup2(fd, 1);
+				dup2(fd, 2);
+			}
+			execv(argv[0], argv);
+			_exit(127);
+		}
+		ssize_t w = write(fds[1], &g, sizeof g);
+		_exit(w == (ssize_t)sizeof g ? 0 : 1);
+	}
+	close(fds[1]);
+	if (mid > 0) {
+		if (read(fds[0], &pid, sizeof pid) != (ssize_t)sizeof pid)
+			pid = -1;
+		while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	close(fds[0]);
+	if (pid > 0) {
+		FILE *f = fopen(pid_file, "w");
+		if (f) {
+			fprintf(f, "%d\n", (int)pid);
+			fclose(f);
+		}
+	}
+	return pid;
+}
+
+/* Start inst's agent, and keep its pid. */
 static void spawn_agent(struct api_ctx *ctx, struct as_instance *inst)
 {
 	struct capacity_provider *cp;
@@ -255,49 +299,40 @@ static void spawn_agent(struct api_ctx *ctx, struct as_instance *inst)
 	char *argv[] = {proc_cfg.agent, "--endpoint", proc_cfg.endpoint, "--cluster", c->name, "--region",
 			inst->group->region, "--data-dir", data, "--identity-document", doc_text, "--cpu", cpu,
 			"--memory", mem, "--zone", inst->zone, "--exit-stops-tasks", NULL};
-	int fds[2];
-	pid_t agent = -1;
-	if (pipe2(fds, O_CLOEXEC) == 0) {
-		pid_t mid = fork();
-		if (mid == 0) {
-			setsid();
-			pid_t g = fork();
-			if (g == 0) {
-				int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0640);
-				if (fd >= 0) {
-					dup2(fd, 1);
-					dup2(fd, 2);
-				}
-				execv(argv[0], argv);
-				_exit(127);
-			}
-			ssize_t w = write(fds[1], &g, sizeof g);
-			_exit(w == (ssize_t)sizeof g ? 0 : 1);
-		}
-		close(fds[1]);
-		if (mid > 0) {
-			if (read(fds[0], &agent, sizeof agent) != (ssize_t)sizeof agent)
-				agent = -1;
-			while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
-				;
-		}
-		close(fds[0]);
-	}
-	if (agent > 0) {
-		char *pp = pid_path(inst);
-		FILE *f = fopen(pp, "w");
-		if (f) {
-			fprintf(f, "%d\n", (int)agent);
-			fclose(f);
-		}
-		free(pp);
+	char *pp = pid_path(inst);
+	pid_t agent = spawn_detached(argv, log_path, pp);
+	free(pp);
+	if (agent > 0)
 		log_info("instance %s: berth-agent pid %d (cluster %s)", inst->id, (int)agent, c->name);
-	} else {
+	else
 		log_warn("instance %s: cannot start %s", inst->id, proc_cfg.agent);
-	}
 	free(doc_text);
 	free(data);
 	free(log_path);
+	free(home);
+}
+
+void infra_fargate_spawn(struct api_ctx *ctx, struct task *t)
+{
+	if (!proc_cfg.agent || !proc_cfg.endpoint)
+		return;
+	char arn[256];
+	task_arn(ctx->m, t, arn, sizeof arn);
+	char *home = xasprintf("%s/%s", proc_cfg.fargate_dir, t->id);
+	mkdir(proc_cfg.fargate_dir, 0750);
+	mkdir(home, 0750);
+	char *data = xasprintf("%s/data", home), *log_path = xasprintf("%s/agent.log", home);
+	char *pid_file = xasprintf("%s/agent.pid", home);
+	char *argv[] = {proc_cfg.agent, "--endpoint", proc_cfg.endpoint, "--cluster", t->cluster->name, "--region",
+			t->cluster->region, "--data-dir", data, "--task-arn", arn, "--exit-stops-tasks", NULL};
+	pid_t pid = spawn_detached(argv, log_path, pid_file);
+	if (pid > 0)
+		log_info("Fargate task %s: berth-agent pid %d", t->id, (int)pid);
+	else
+		log_warn("Fargate task %s: cannot start %s", t->id, proc_cfg.agent);
+	free(pid_file);
+	free(log_path);
+	free(data);
 	free(home);
 }
 

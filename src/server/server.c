@@ -593,6 +593,11 @@ int server_init(struct server *srv)
 		log_error("--infra %s: expected sim or process", srv->cfg.infra);
 		return -1;
 	}
+	if (strcmp(srv->cfg.fargate, "sim") != 0 && strcmp(srv->cfg.fargate, "process") != 0) {
+		log_error("--fargate %s: expected sim or process", srv->cfg.fargate);
+		return -1;
+	}
+	srv->acfg.fargate_agents = strcmp(srv->cfg.fargate, "process") == 0;
 	model_init(&srv->model, srv->cfg.account_id);
 	srv->sops = store_find(srv->cfg.store);
 	if (!srv->sops) {
@@ -683,7 +688,7 @@ int server_init(struct server *srv)
 	on_advance(&srv->advance);
 	if (http_start(srv))
 		return -1;
-	if (srv->infra == &infra_process_ops) {
+	if (srv->infra == &infra_process_ops || srv->acfg.fargate_agents) {
 		char self[4096], *agent = NULL;
 		ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
 		if (*srv->cfg.agent_bin) {

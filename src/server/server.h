@@ -206,5 +206,8 @@ extern const struct infra_ops infra_sim_ops;
  * endpoint agents reach berthd at, the data directory, the agent binary. */
 extern const struct infra_ops infra_process_ops;
 void infra_process_configure(const char *endpoint, const char *data_dir, const char *agent_bin);
+/* --fargate process: start the berth-agent of Fargate task t (it runs that
+ * task alone and exits once it is STOPPED); data in DATA_DIR/fargate/ID. */
+void infra_fargate_spawn(struct api_ctx *ctx, struct task *t);
 
 #endif

@@ -350,6 +350,64 @@ def test_an_agent_signs_with_its_own_iam_user(_):
         b.close()
 
 
+def test_fargate_tasks_run_under_agents_of_their_own(_):
+    """--fargate process: each Fargate task is a process under a berth-agent
+    berthd starts for it; the task keeps Fargate's shape; the agent ends
+    with its task; an essential exit is reported as on any host."""
+    work = tempfile.mkdtemp(prefix="berth-fg-")
+    b = Berth("--fargate", "process").start()
+    try:
+        ecs = b.ecs
+        ecs.create_cluster(clusterName="fg", capacityProviders=["FARGATE", "FARGATE_SPOT"])
+        marker = os.path.join(work, "ran")
+        td = ecs.register_task_definition(
+            family="fg", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+            containerDefinitions=[{"name": "main", "image": "sh", "stopTimeout": 2,
+                                   "command": ["sh", "-c", "echo $$ >> %s; exec sleep 300" % marker]}]
+        )["taskDefinition"]["taskDefinitionArn"]
+        net = {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
+        r = ecs.run_task(cluster="fg", taskDefinition=td, count=2, networkConfiguration=net,
+                         capacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1},
+                                                   {"capacityProvider": "FARGATE_SPOT", "weight": 1}])
+        arns = [t["taskArn"] for t in r["tasks"]]
+        for arn in arns:
+            wait_until(status_is(ecs, "fg", arn, "RUNNING"), timeout=20, what="a Fargate task running")
+        wait_until(lambda: len(starts_of(marker)) == 2, what="two processes")
+        for d in ecs.describe_tasks(cluster="fg", tasks=arns)["tasks"]:
+            assert d["launchType"] == "FARGATE" and "containerInstanceArn" not in d, d
+        pids = [int(p) for p in starts_of(marker)]
+        for arn in arns:
+            ecs.stop_task(cluster="fg", task=arn)
+        for arn in arns:
+            wait_until(status_is(ecs, "fg", arn, "STOPPED"), timeout=20, what="stopped")
+            assert describe(ecs, "fg", arn)["containers"][0]["exitCode"] == 143
+
+        def gone(p):
+            try:
+                os.kill(p, 0)
+                return False
+            except ProcessLookupError:
+                return True
+        for p in pids:
+            wait_until(lambda: gone(p), timeout=10, what="the task's process ended")
+        wait_until(lambda: subprocess.run(["pgrep", "-f", "--task-arn .*%s" % arns[0].split("/")[-1]],
+                                          capture_output=True).returncode != 0, timeout=10, what="its agent ended")
+        # an essential container's exit
+        td2 = ecs.register_task_definition(
+            family="fg2", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+            containerDefinitions=[{"name": "main", "image": "sh", "command": ["sh", "-c", "exit 4"]}]
+        )["taskDefinition"]["taskDefinitionArn"]
+        arn = ecs.run_task(cluster="fg", taskDefinition=td2, launchType="FARGATE",
+                           networkConfiguration=net)["tasks"][0]["taskArn"]
+        wait_until(status_is(ecs, "fg", arn, "STOPPED"), timeout=20, what="the failed task stopped")
+        d = describe(ecs, "fg", arn)
+        assert d["containers"][0]["exitCode"] == 4 and d["stoppedReason"] == "Essential container in task exited", d
+    finally:
+        b.close()
+        subprocess.run(["pkill", "-KILL", "-f", os.path.join(b.data_dir, "fargate")], capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def test_process_driver_starts_and_stops_real_agents_with_the_group(_):
     """--infra process: each Auto Scaling instance is a berth-agent process;
     tasks on it are real processes; terminating the instance ends both."""

@@ -284,6 +284,8 @@ static void on_container(void *arg, struct rt_task *t, size_t i)
 {
 	struct agent *a = arg;
 	const struct rt_container *c = &t->c[i];
+	if (c->status == RT_RUNNING && c->notes) /* e.g. limits this host cannot enforce */
+		log_info("task %s container %s: %s", t->spec.id, t->spec.containers[i].name, c->notes);
 	if (c->status != RT_PENDING) {
 		cJSON *b = container_json(t, i, true);
 		cJSON_AddStringToObject(b, "cluster", a->cluster);

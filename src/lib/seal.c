@@ -144,6 +144,12 @@ static unsigned char *b64_decode(const char *s, size_t *n)
 			}
 		}
 		unsigned w = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 | (unsigned)v[2] << 6 | (unsigned)v[3];
+		/* Canonical only: the bits padding leaves out must be zero, so
+		 * one text has one meaning. */
+		if ((s[i + 2] == '=' && (w & 0xFFFF)) || (s[i + 3] == '=' && (w & 0xFF))) {
+			free(out);
+			return NULL;
+		}
 		out[k++] = (unsigned char)(w >> 16);
 		if (s[i + 2] != '=')
 			out[k++] = (unsigned char)(w >> 8);

@@ -701,8 +701,9 @@ int main(int argc, char **argv)
 		return rt_shim_main(argc, argv);
 	signal(SIGPIPE, SIG_IGN);
 	log_set_name("berth-agent");
-	struct agent a;
-	memset(&a, 0, sizeof a);
+	/* Static: the poller may still sit in a poll when main returns, and
+	 * what it and the runtime hold stays reachable until the process ends. */
+	static struct agent a;
 	if (parse(argc, argv, &a.o))
 		return 64;
 	int lvl = log_level_parse(a.o.log_level);

@@ -63,6 +63,8 @@ struct agent {
 	uv_timer_t ending;             /* --exit-stops-tasks: waits for the tasks to stop */
 	int64_t ending_since;
 	bool listed_none;              /* berthd's last answer listed no task */
+	bool dirty;                    /* the tasks changed since the last snapshot */
+	uv_check_t turn_end;           /* publishes the snapshot when dirty */
 	struct rt *rt;
 	struct agent_client *report;   /* the loop's */
 	char *instance_arn;
@@ -163,13 +165,28 @@ static char *snapshot(struct agent *a)
 }
 
 /* Publish the current snapshot for the poller. */
-static void publish(struct agent *a)
+static void publish_now(struct agent *a)
 {
 	char *s = snapshot(a);
 	pthread_mutex_lock(&a->mu);
 	free(a->snapshot);
 	a->snapshot = s;
 	pthread_mutex_unlock(&a->mu);
+	a->dirty = false;
+}
+
+/* The snapshot changed: it is made again once, at the end of this loop
+ * turn (a start of 100 tasks is hundreds of changes in a few turns). */
+static void publish(struct agent *a)
+{
+	a->dirty = true;
+}
+
+static void on_turn_end(uv_check_t *h)
+{
+	struct agent *a = h->data;
+	if (a->dirty)
+		publish_now(a);
 }
 
 static cJSON *poll_body(struct agent *a, const char *tasks, int wait)
@@ -751,7 +768,10 @@ int main(int argc, char **argv)
 	} else if (register_host(&a)) {
 		return 1;
 	}
-	publish(&a);
+	publish_now(&a);
+	uv_check_init(&a.loop, &a.turn_end);
+	a.turn_end.data = &a;
+	uv_check_start(&a.turn_end, on_turn_end);
 	uv_async_init(&a.loop, &a.wake, on_wake);
 	a.wake.data = &a;
 	uv_signal_init(&a.loop, &a.sigterm);

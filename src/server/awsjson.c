@@ -323,6 +323,8 @@ bool awsjson_handle(struct server *srv, struct http_req *r)
 	if (r->park.parked) {
 		r->next = srv->parked;
 		srv->parked = r;
+		if (!srv->parked_soonest || r->park.until < srv->parked_soonest)
+			srv->parked_soonest = r->park.until;
 		server_wake(srv, r->park.until);
 		if (ctx.wake_at)
 			server_wake(srv, ctx.wake_at);

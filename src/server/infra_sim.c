@@ -199,18 +199,29 @@ static void sim_terminate(struct api_ctx *ctx, struct as_group *g, struct as_ins
 	leave(ctx, g, inst);
 }
 
-static void sim_step(struct api_ctx *ctx, struct as_group *g, struct as_instance *inst)
+/* One step of inst's life, the same for both drivers but for what an
+ * instance is: boot makes it an ECS host, gone ends what boot made. */
+static void step(struct api_ctx *ctx, struct as_group *g, struct as_instance *inst,
+		 void (*boot)(struct api_ctx *, struct as_instance *), void (*gone)(const struct as_instance *))
 {
 	if (inst->lifecycle == AS_PENDING) {
-		register_instance(ctx, inst);
+		boot(ctx, inst);
 		api_as_instance_state(ctx, inst, AS_IN_SERVICE);
 	} else if (inst->lifecycle == AS_TERMINATING) {
 		const struct container_instance *ci = ci_of(ctx, inst);
-		if (ci && ci->status != CI_INACTIVE)
+		if (ci && ci->status != CI_INACTIVE) {
 			leave(ctx, g, inst);  /* still draining */
-		else
+		} else {
+			if (gone)
+				gone(inst);
 			api_as_instance_state(ctx, inst, AS_TERMINATED);  /* frees inst */
+		}
 	}
+}
+
+static void sim_step(struct api_ctx *ctx, struct as_group *g, struct as_instance *inst)
+{
+	step(ctx, g, inst, register_instance, NULL);
 }
 
 /* ---- the process driver ---- */
@@ -360,18 +371,7 @@ static void proc_step(struct api_ctx *ctx, struct as_group *g, struct as_instanc
 		api_infra_due(ctx, inst, ctx->now + 100); /* berthd is not listening yet */
 		return;
 	}
-	if (inst->lifecycle == AS_PENDING) {
-		spawn_agent(ctx, inst);
-		api_as_instance_state(ctx, inst, AS_IN_SERVICE);
-	} else if (inst->lifecycle == AS_TERMINATING) {
-		const struct container_instance *ci = ci_of(ctx, inst);
-		if (ci && ci->status != CI_INACTIVE) {
-			leave(ctx, g, inst);
-		} else {
-			stop_agent(inst);
-			api_as_instance_state(ctx, inst, AS_TERMINATED); /* frees inst */
-		}
-	}
+	step(ctx, g, inst, spawn_agent, stop_agent);
 }
 
 const struct infra_ops infra_process_ops = {

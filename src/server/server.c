@@ -188,7 +188,12 @@ void server_run_parked(struct server *srv, bool all)
 		return;
 	int64_t now = clock_now(&srv->clock);
 	bool news = srv->parked_gen != srv->model.agent_gen;
+	/* Each loop turn comes here: without news and before the soonest
+	 * deadline, no held poll is due. */
+	if (!all && !news && now < srv->parked_soonest)
+		return;
 	srv->parked_gen = srv->model.agent_gen;
+	srv->parked_soonest = 0; /* polls parked again below set it anew */
 	struct api_ctx ctx = {.m = &srv->model};
 	struct http_req *r = srv->parked;
 	srv->parked = NULL;
@@ -215,6 +220,8 @@ void server_run_parked(struct server *srv, bool all)
 	/* The advance timer fires once: the polls still held need it again
 	 * for the soonest of their deadlines (those parked again above armed
 	 * it themselves). */
+	if (soonest && (!srv->parked_soonest || soonest < srv->parked_soonest))
+		srv->parked_soonest = soonest;
 	if (soonest)
 		server_wake(srv, soonest);
 }

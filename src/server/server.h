@@ -76,6 +76,7 @@ struct server {
 	 * were last looked at */
 	struct http_req *parked;
 	uint64_t parked_gen;
+	int64_t parked_soonest;           /* no held poll's deadline comes before this */
 	struct MHD_Daemon *mhd;
 	int quiesced_fd;
 	atomic_int live;
